@@ -1,0 +1,99 @@
+// samples/s of one training step of the `cnn` model: nosync's Trainer (its loader included) vs a
+// bare libtorch loop on pre-made batches. Rounds alternate between the two so that drift in the
+// machine's speed hits both alike. Prints one JSON line per (loop, threads) for run_step_bench.sh.
+//
+// Usage: nosync_bench_step [--threads N] [--seconds S] [--rounds R] [--batch B]
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
+#include <torch/nn/functional/loss.h>
+#include <torch/optim/sgd.h>
+
+#include "nosync/data/dataset.h"
+#include "nosync/models/registry.h"
+#include "nosync/train/trainer.h"
+
+using namespace nosync;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double run_for(double seconds, const std::function<void()>& step, int64_t& steps) {
+  const auto start = Clock::now();
+  steps = 0;
+  double elapsed = 0;
+  while (elapsed < seconds) {
+    step();
+    ++steps;
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  return elapsed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 1, rounds = 3;
+  double seconds = 4;
+  int64_t batch = 64;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--batch")) batch = std::atoll(argv[i + 1]);
+  }
+  torch::set_num_threads(threads);
+
+  data::DataOptions data_options;  // Fashion-MNIST from the Debian package
+  const data::Splits splits = data::load_splits(data_options);
+  train::TrainOptions train_options;
+  train_options.batch_size = batch;
+  train_options.schedule = "constant";
+  data::LoaderOptions loader_options;
+  loader_options.batch_size = batch;
+
+  torch::manual_seed(0);
+  auto ours_net = models::build_model({"cnn", 1.0, 0}, splits.train.shape(), 10);
+  train::Trainer trainer(ours_net, train_options, splits.train, splits.norm, loader_options, 1 << 30);
+
+  torch::manual_seed(0);
+  auto bare_net = models::build_model({"cnn", 1.0, 0}, splits.train.shape(), 10);
+  torch::optim::SGD bare_opt(bare_net->parameters(),
+                             torch::optim::SGDOptions(train_options.lr).momentum(0.9).weight_decay(5e-4));
+  std::vector<torch::Tensor> xs, ys;
+  for (int i = 0; i < 16; ++i) {
+    xs.push_back(torch::randn({batch, 1, 28, 28}));
+    ys.push_back(torch::randint(0, 10, {batch}, torch::kInt64));
+  }
+  int64_t k = 0;
+  auto bare_step = [&] {
+    const auto& x = xs[k % 16];
+    const auto& y = ys[k % 16];
+    ++k;
+    bare_opt.zero_grad();
+    auto loss = torch::nn::functional::cross_entropy(bare_net->forward(x), y);
+    loss.backward();
+    bare_opt.step();
+    loss.item<float>();
+  };
+  auto ours_step = [&] { trainer.step(); };
+
+  int64_t steps = 0;
+  run_for(1.0, ours_step, steps);  // warm-up: allocator, oneDNN primitive caches
+  run_for(1.0, bare_step, steps);
+  double ours_s = 0, bare_s = 0;
+  int64_t ours_n = 0, bare_n = 0;
+  for (int r = 0; r < rounds; ++r) {
+    ours_s += run_for(seconds, ours_step, steps);
+    ours_n += steps;
+    bare_s += run_for(seconds, bare_step, steps);
+    bare_n += steps;
+  }
+  std::cout << "{\"loop\": \"nosync\", \"threads\": " << threads << ", \"samples_per_s\": " << ours_n * batch / ours_s
+            << "}\n";
+  std::cout << "{\"loop\": \"bare_libtorch\", \"threads\": " << threads
+            << ", \"samples_per_s\": " << bare_n * batch / bare_s << "}\n";
+  return 0;
+}

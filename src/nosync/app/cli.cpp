@@ -1,0 +1,206 @@
+// Subcommands: `nosync train` and `nosync eval`. Parses flags, loads the config, sets up the run
+// directory and hands over to the library; every error ends here as one line and an exit code.
+#include "nosync/app/cli.h"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+
+#include "nosync/app/config.h"
+#include "nosync/app/console.h"
+#include "nosync/data/dataset.h"
+#include "nosync/train/checkpoint.h"
+#include "nosync/train/loop.h"
+#include "nosync/util/error.h"
+#include "nosync/util/fs.h"
+
+namespace nosync::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TrainArgs {
+  std::string config_file;
+  std::vector<std::string> overrides;
+  std::string run_dir;
+  std::string resume;
+};
+
+struct EvalArgs {
+  std::string checkpoint;
+  std::vector<std::string> overrides;
+};
+
+void set_threads(int64_t threads) {
+  const int64_t n = threads > 0 ? threads : std::max<unsigned>(1, std::thread::hardware_concurrency());
+  torch::set_num_threads(static_cast<int>(n));
+}
+
+std::string timestamp_dir() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  std::string dir = std::string("runs/") + buf;
+  for (int i = 2; fs::exists(dir); ++i) dir = fmt::format("runs/{}-{}", buf, i);
+  return dir;
+}
+
+void print_summary(const train::RunResult& r, const std::string& run_dir) {
+  std::cout << format_table(
+      "summary",
+      {{"test accuracy", fmt::format("{:.2f} %", 100 * r.test.accuracy)},
+       {"test loss", fmt::format("{:.4f}", r.test.loss)},
+       {"val accuracy", fmt::format("{:.2f} %", 100 * r.val.accuracy)},
+       {"steps", std::to_string(r.steps)},
+       {"epochs", fmt::format("{:.2f}", r.epochs)},
+       {"wall time", format_duration(r.wall_s)},
+       {"samples/s (training)", fmt::format("{:.0f}", r.samples_per_s)},
+       {"parameters", std::to_string(r.parameters)},
+       {"run directory", run_dir}});
+}
+
+int run_train(const TrainArgs& args) {
+  Config config;
+  std::string run_dir;
+  const bool resume = !args.resume.empty();
+  if (resume) {
+    if (!args.config_file.empty())
+      throw UserError("--resume and --config cannot be combined",
+                      "a resumed run keeps the config saved in its run directory; use --set to change a key");
+    run_dir = args.resume;
+    const std::string saved = run_dir + "/config.toml";
+    if (!fs::exists(saved))
+      throw UserError(fmt::format("{}: no config.toml here, so this is not a nosync run directory", run_dir),
+                      "pass the directory printed at the start of the run (runs/<date>-<time>)");
+    apply_toml(config, util::read_text(saved), saved);
+    for (const auto& o : args.overrides) apply_override(config, o);
+    train::resolve_checkpoint_dir(run_dir);  // fail now, before loading data, if none is usable
+  } else {
+    config = load_config(args.config_file.empty() ? std::nullopt : std::optional(args.config_file), args.overrides);
+    run_dir = !args.run_dir.empty() ? args.run_dir : !config.run.dir.empty() ? config.run.dir : timestamp_dir();
+    if (fs::exists(run_dir + "/config.toml"))
+      throw UserError(fmt::format("{}: already holds a run", run_dir),
+                      fmt::format("continue it with --resume {}, or choose another --run-dir", run_dir));
+  }
+  config.run.dir = run_dir;
+  const std::string effective = to_toml(config);
+
+  // Everything is validated before any work or any file is written.
+  set_threads(config.train.threads);
+  const data::Splits splits = data::load_splits(config.data);
+
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  if (ec) throw UserError(fmt::format("{}: cannot create run directory: {}", run_dir, ec.message()));
+  util::write_file_atomic(run_dir + "/config.toml", effective);
+  if (config.run.progress != "quiet")
+    std::cerr << "# effective config (" << run_dir << "/config.toml)\n" << effective << "\n";
+
+  train::RunSetup setup;
+  setup.data = config.data;
+  setup.train = config.train;
+  setup.checkpoint = config.checkpoint;
+  setup.model = config.model;
+  setup.run_dir = run_dir;
+  setup.config_toml = effective;
+  setup.resume = resume;
+  ConsoleObserver console(config.run.progress, config.train.log_every);
+  std::cerr << fmt::format("data: {} train, {} val, {} test samples of {}x{}x{} ({})\n", splits.train.size(),
+                           splits.val.size(), splits.test.size(), splits.train.shape().channels,
+                           splits.train.shape().height, splits.train.shape().width, config.data.dir);
+  const train::RunResult result = train::run_single(setup, splits, console);
+  console.finish();
+  print_summary(result, run_dir);
+  return 0;
+}
+
+int run_eval(const EvalArgs& args) {
+  const std::string dir = train::resolve_checkpoint_dir(args.checkpoint);
+  const train::CheckpointContent ck = train::read_checkpoint(dir);
+  Config config;
+  apply_toml(config, ck.config_toml, dir + "/config.toml");
+  for (const auto& o : args.overrides) apply_override(config, o);
+  set_threads(config.train.threads);
+  const data::Splits splits = data::load_splits(config.data);
+  auto net = models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
+  train::load_model_state(*net, ck.model, dir + "/model.pt");
+  const auto val = train::Evaluator(splits.val, splits.norm).run(*net);
+  const auto test = train::Evaluator(splits.test, splits.norm).run(*net);
+  std::cout << format_table("eval " + dir,
+                            {{"model", config.model.name},
+                             {"step", std::to_string(ck.state.value("trainer", nlohmann::json::object()).value("step", 0))},
+                             {"val accuracy", fmt::format("{:.2f} %", 100 * val.accuracy)},
+                             {"val loss", fmt::format("{:.4f}", val.loss)},
+                             {"test accuracy", fmt::format("{:.2f} %", 100 * test.accuracy)},
+                             {"test loss", fmt::format("{:.4f}", test.loss)}});
+  return 0;
+}
+
+int report(const std::string& kind, const std::string& message, int code) {
+  std::cerr << "nosync: " << kind << ": " << message << "\n";
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nosync: train neural networks with NoSync, a particle-swarm-inspired distributed method"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "nosync 0.1.0");
+
+  TrainArgs train_args;
+  auto* train_cmd = app.add_subcommand("train", "train a model (single worker until the swarm lands)");
+  train_cmd->add_option("--config", train_args.config_file, "TOML config file")->check(CLI::ExistingFile);
+  train_cmd->add_option("--set", train_args.overrides, "override a key: section.key=value (repeatable)")
+      ->take_all();
+  train_cmd->add_option("--run-dir", train_args.run_dir, "run directory (default runs/<date>-<time>)");
+  train_cmd->add_option("--resume", train_args.resume, "continue the run in RUN_DIR from its latest checkpoint");
+  train_cmd->footer(describe_keys());
+
+  EvalArgs eval_args;
+  auto* eval_cmd = app.add_subcommand("eval", "evaluate a checkpoint on the validation and test sets");
+  eval_cmd->add_option("--checkpoint", eval_args.checkpoint, "run directory, its checkpoints/ or a step-N directory")
+      ->required();
+  eval_cmd->add_option("--set", eval_args.overrides, "override a key of the checkpoint's config (e.g. data.dir)")
+      ->take_all();
+  eval_cmd->footer(describe_keys());
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return report("error", fmt::format("{} (hint: see nosync {}--help)", e.what(),
+                                       app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name() + " "),
+                  kExitUserError);
+  }
+
+  try {
+    if (train_cmd->parsed()) return run_train(train_args);
+    return run_eval(eval_args);
+  } catch (const UserError& e) {
+    return report("error", one_line(e), kExitUserError);
+  } catch (const InternalError& e) {
+    return report("internal error", std::string(e.what()) + " (please report this)", kExitInternalError);
+  } catch (const c10::Error& e) {
+    return report("internal error", std::string(e.what_without_backtrace()) + " (please report this)",
+                  kExitInternalError);
+  } catch (const std::exception& e) {
+    return report("error", e.what(), 1);
+  }
+}
+
+}  // namespace nosync::app

@@ -1,0 +1,60 @@
+// The run configuration: TOML sections mapped onto each component's options struct.
+//
+// Every key is declared once in a schema (config.cpp) with its type, default, range and help;
+// loading, `--set` overrides, validation, `--help` and the saved config.toml all come from that
+// one table. Errors name the key, and file:line when the value came from a file.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "nosync/data/dataset.h"
+#include "nosync/models/registry.h"
+#include "nosync/train/options.h"
+
+namespace nosync::app {
+
+struct RunOptions {
+  std::string dir;                 // "" = runs/<timestamp>
+  std::string progress = "auto";   // auto | live | plain | quiet
+};
+
+struct Config {
+  data::DataOptions data;
+  models::ModelOptions model;
+  train::TrainOptions train;
+  train::CheckpointOptions checkpoint;
+  RunOptions run;
+};
+
+using Value = std::variant<int64_t, double, bool, std::string>;
+
+struct ConfigKey {
+  std::string key;   // "section.name"
+  std::string help;
+  Value default_value;
+  std::vector<std::string> choices;  // strings only; empty = free text
+  double min = 0, max = 0;           // numbers only; min > max = unbounded
+};
+
+// The schema, in section order.
+const std::vector<ConfigKey>& config_keys();
+
+// Defaults, then `file` (TOML), then each "section.key=value" of `overrides` in order.
+// Any unknown key, wrong type or out-of-range value throws UserError before work starts.
+Config load_config(const std::optional<std::string>& file, const std::vector<std::string>& overrides);
+
+// Parses TOML text (`source` names it in errors) on top of `config`; used by load_config and for
+// a checkpoint's stored config.
+void apply_toml(Config& config, const std::string& text, const std::string& source);
+void apply_override(Config& config, const std::string& assignment);
+
+// The effective config as TOML, every key present, loadable by load_config.
+std::string to_toml(const Config& config);
+
+// "section.key = default   help" lines for --help.
+std::string describe_keys();
+
+}  // namespace nosync::app

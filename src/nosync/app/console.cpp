@@ -1,0 +1,88 @@
+#include "nosync/app/console.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+namespace nosync::app {
+
+std::string format_duration(double seconds) {
+  if (!(seconds >= 0)) return "?";
+  const auto s = static_cast<int64_t>(seconds + 0.5);
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+}
+
+std::string format_table(const std::string& title, const std::vector<std::pair<std::string, std::string>>& rows) {
+  size_t a = 0, b = 0;
+  for (const auto& [k, v] : rows) a = std::max(a, k.size()), b = std::max(b, v.size());
+  const std::string rule = fmt::format("+{}+{}+\n", std::string(a + 2, '-'), std::string(b + 2, '-'));
+  std::string out = fmt::format("{}\n{}", title, rule);
+  for (const auto& [k, v] : rows) out += fmt::format("| {:<{}} | {:>{}} |\n", k, a, v, b);
+  return out + rule;
+}
+
+ConsoleObserver::ConsoleObserver(const std::string& mode, int64_t log_every) : log_every_(log_every) {
+  quiet_ = mode == "quiet";
+  live_ = mode == "live" || (mode == "auto" && isatty(STDERR_FILENO));
+}
+
+void ConsoleObserver::line(const std::string& text) {
+  if (quiet_) return;
+  std::fprintf(stderr, "%s%s\n", live_shown_ ? "\r\033[K" : "", text.c_str());
+  live_shown_ = false;
+  std::fflush(stderr);
+}
+
+std::string ConsoleObserver::status(const train::Progress& p) const {
+  const double rate = p.step > 0 ? p.elapsed_s / p.step : 0;
+  std::string s = fmt::format("epoch {:.2f} step {}/{} loss {:.4f} lr {:.4g}", p.epoch, p.step, p.total_steps,
+                              p.train_loss, p.lr);
+  if (last_val_accuracy_ >= 0) s += fmt::format(" val_acc {:.2f}%", 100 * last_val_accuracy_);
+  s += fmt::format(" {:.0f} samples/s ETA {}", p.samples_per_s, format_duration(rate * (p.total_steps - p.step)));
+  return s;
+}
+
+void ConsoleObserver::on_start(int64_t total_steps, int64_t steps_per_epoch, int64_t parameters) {
+  steps_per_epoch_ = steps_per_epoch;
+  line(fmt::format("training {} steps ({} per epoch), {} parameters", total_steps, steps_per_epoch, parameters));
+}
+
+void ConsoleObserver::on_step(const train::Progress& p) {
+  if (quiet_) return;
+  if (live_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_draw_ < std::chrono::milliseconds(200) && p.step != p.total_steps) return;
+    last_draw_ = now;
+    std::fprintf(stderr, "\r\033[K%s", status(p).c_str());
+    std::fflush(stderr);
+    live_shown_ = true;
+  } else if (p.step % log_every_ == 0) {
+    line(status(p));
+  }
+}
+
+void ConsoleObserver::on_eval(const train::Progress& p) {
+  last_val_accuracy_ = p.val->accuracy;
+  line(fmt::format("eval  epoch {:.2f} step {}: val loss {:.4f} acc {:.2f}% | test loss {:.4f} acc {:.2f}% ({})",
+                   p.epoch, p.step, p.val->loss, 100 * p.val->accuracy, p.test->loss, 100 * p.test->accuracy,
+                   format_duration(p.elapsed_s)));
+}
+
+void ConsoleObserver::on_checkpoint(const std::string& dir) {
+  if (!live_) line("checkpoint " + dir);
+}
+
+void ConsoleObserver::on_resume(int64_t step, const std::string& dir) {
+  line(fmt::format("resuming at step {} from {}", step, dir));
+}
+
+void ConsoleObserver::finish() {
+  if (live_shown_ && !quiet_) std::fprintf(stderr, "\n");
+  live_shown_ = false;
+}
+
+}  // namespace nosync::app

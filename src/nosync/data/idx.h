@@ -1,0 +1,28 @@
+// IDX files (the MNIST family: MNIST, Fashion-MNIST, KMNIST, EMNIST), gzip-compressed or raw.
+//
+// Format: 2 zero bytes, a type byte (0x08 = unsigned byte), a dimension count d, then d
+// big-endian uint32 sizes, then the data. Images have d = 3 (N, H, W), labels d = 1 (N).
+// Parsers work on a memory buffer so that they can be fuzzed; `source` only names it in errors.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nosync/data/dataset.h"
+
+namespace nosync::data {
+
+// Whole file, gunzipped when it starts with the gzip magic. Missing/unreadable/corrupt gzip:
+// UserError naming the file.
+std::vector<uint8_t> read_file_maybe_gzip(const std::string& path);
+
+torch::Tensor parse_idx_images(const std::vector<uint8_t>& bytes, const std::string& source);  // uint8 [N,1,H,W]
+torch::Tensor parse_idx_labels(const std::vector<uint8_t>& bytes, const std::string& source,
+                               int64_t num_classes);  // int64 [N], range-checked
+
+// Reads "<prefix>-images-idx3-ubyte[.gz]" and "<prefix>-labels-idx1-ubyte[.gz]" from `dir`
+// (prefix "train" or "t10k"), checking that the counts match.
+Dataset read_idx_split(const std::string& dir, const std::string& prefix, int64_t num_classes = 10);
+
+}  // namespace nosync::data

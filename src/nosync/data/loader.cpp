@@ -1,0 +1,167 @@
+// Batches: a gather into reused buffers plus optional crop / flip augmentation, all a pure
+// function of (seed, shard, epoch, batch position).
+#include "nosync/data/loader.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <random>
+
+#include "nosync/data/random.h"
+#include "nosync/util/error.h"
+
+namespace nosync::data {
+
+namespace {
+
+constexpr uint64_t kShuffleTag = 0x73687566666c65ULL;  // "shuffle"
+constexpr uint64_t kAugmentTag = 0x6175676d656e74ULL;  // "augment"
+
+}  // namespace
+
+torch::Tensor normalized_features(const Dataset& dataset, const Normalization& norm) {
+  NOSYNC_CHECK(dataset.images.defined() && dataset.images.dim() == 4 &&
+                   dataset.images.scalar_type() == torch::kUInt8,
+               "normalized_features needs uint8 [N, C, H, W] images ({})", dataset.source);
+  const Shape s = dataset.shape();
+  NOSYNC_CHECK(static_cast<int64_t>(norm.mean.size()) == s.channels &&
+                   static_cast<int64_t>(norm.std.size()) == s.channels,
+               "normalization has {} / {} channels, the data set {}", norm.mean.size(), norm.std.size(), s.channels);
+  const int64_t n = dataset.images.size(0);
+  const torch::Tensor images = dataset.images.contiguous();
+  torch::Tensor out = torch::empty({n, s.channels, s.height, s.width}, torch::kFloat32);
+  if (n == 0) return out;
+  // A 256-entry lookup table per channel: (v / 255 - mean) / std.
+  std::vector<float> lut(static_cast<size_t>(s.channels) * 256);
+  for (int64_t c = 0; c < s.channels; ++c) {
+    NOSYNC_CHECK(norm.std[c] > 0, "normalization std of channel {} is {}", c, norm.std[c]);
+    for (int v = 0; v < 256; ++v) {
+      lut[c * 256 + v] = static_cast<float>((v / 255.0 - norm.mean[c]) / norm.std[c]);
+    }
+  }
+  const uint8_t* in = images.data_ptr<uint8_t>();
+  float* o = out.data_ptr<float>();
+  const int64_t plane = s.height * s.width;
+  const int64_t rows = n * s.channels;
+  at::parallel_for(0, rows, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* table = lut.data() + (r % s.channels) * 256;
+      const uint8_t* src = in + r * plane;
+      float* dst = o + r * plane;
+      for (int64_t k = 0; k < plane; ++k) dst[k] = table[src[k]];
+    }
+  });
+  return out;
+}
+
+BatchLoader::BatchLoader(const Dataset& dataset, const Normalization& norm, const LoaderOptions& options)
+    : options_(options) {
+  if (options.batch_size <= 0) {
+    throw UserError(fmt::format("train.batch_size = {}: expected a positive batch size", options.batch_size));
+  }
+  if (options.augment_crop < 0) {
+    throw UserError(fmt::format("data.augment_crop = {}: expected 0 (off) or a padding in pixels", options.augment_crop));
+  }
+  NOSYNC_CHECK(options.shard_count >= 1 && options.shard_index >= 0 && options.shard_index < options.shard_count,
+               "shard {} of {}", options.shard_index, options.shard_count);
+  const Shape s = dataset.shape();
+  if (options.augment_crop > 0 && (options.augment_crop >= s.height || options.augment_crop >= s.width)) {
+    throw UserError(fmt::format("data.augment_crop = {}: expected a padding smaller than the {}x{} images of {}",
+                                options.augment_crop, s.height, s.width, dataset.source),
+                    "typical values are 2-4 pixels");
+  }
+  features_ = normalized_features(dataset, norm);
+  labels_ = dataset.labels.to(torch::kInt64).contiguous();
+  for (int64_t i = options.shard_index; i < dataset.size(); i += options.shard_count) shard_.push_back(i);
+  const int64_t shard_size = static_cast<int64_t>(shard_.size());
+  if (shard_size < options.batch_size) {
+    throw UserError(
+        fmt::format("train.batch_size = {} is larger than the {} samples of this worker's shard ({} samples of {} "
+                    "split into {} shard(s)): not even one batch per epoch",
+                    options.batch_size, shard_size, dataset.size(), dataset.source, options.shard_count),
+        "lower train.batch_size, use fewer workers or a larger data set");
+  }
+  batches_per_epoch_ = shard_size / options.batch_size;
+  buffer_.x = torch::empty({options.batch_size, s.channels, s.height, s.width}, torch::kFloat32);
+  buffer_.y = torch::empty({options.batch_size}, torch::kInt64);
+  // Augmentation pads with a black pixel: raw 0 after normalization.
+  pad_value_.resize(static_cast<size_t>(s.channels));
+  for (int64_t c = 0; c < s.channels; ++c) pad_value_[c] = static_cast<float>(-norm.mean[c] / norm.std[c]);
+}
+
+void BatchLoader::prepare_epoch(int64_t epoch) {
+  if (order_epoch_ == epoch) return;
+  std::vector<int64_t> order = shard_;
+  if (options_.shuffle) {
+    std::mt19937_64 rng(mix_seed(options_.seed, kShuffleTag, static_cast<uint64_t>(epoch)));
+    for (size_t i = order.size(); i > 1; --i) {
+      const size_t j = static_cast<size_t>(uniform_below(rng, i));
+      std::swap(order[i - 1], order[j]);
+    }
+  }
+  order_ = torch::from_blob(order.data(), {static_cast<int64_t>(order.size())}, torch::kInt64).clone();
+  order_epoch_ = epoch;
+}
+
+void BatchLoader::seek(int64_t position) {
+  NOSYNC_CHECK(position >= 0, "seek to batch {}", position);
+  position_ = position;
+}
+
+Batch BatchLoader::next() {
+  const int64_t batch_size = options_.batch_size;
+  const int64_t epoch = position_ / batches_per_epoch_;
+  const int64_t b = position_ % batches_per_epoch_;
+  prepare_epoch(epoch);
+  const torch::Tensor index = order_.narrow(0, b * batch_size, batch_size);
+  torch::index_select_out(buffer_.x, features_, 0, index);
+  torch::index_select_out(buffer_.y, labels_, 0, index);
+  if (options_.augment_crop > 0 || options_.augment_flip) augment(position_);
+  ++position_;
+  return buffer_;
+}
+
+void BatchLoader::augment(int64_t position) {
+  SplitMix64 rng(mix_seed(options_.seed, kAugmentTag, static_cast<uint64_t>(options_.shard_index),
+                          static_cast<uint64_t>(position)));
+  const int64_t batch_size = buffer_.x.size(0);
+  const int64_t channels = buffer_.x.size(1);
+  const int64_t height = buffer_.x.size(2);
+  const int64_t width = buffer_.x.size(3);
+  const int64_t plane = height * width;
+  const int64_t pad = options_.augment_crop;
+  scratch_.resize(static_cast<size_t>(channels * plane));
+  float* x = buffer_.x.data_ptr<float>();
+  for (int64_t i = 0; i < batch_size; ++i) {
+    // Offsets in [0, 2 * pad] into the zero-padded image; pad = no shift.
+    const int64_t dy = pad > 0 ? static_cast<int64_t>(uniform_below(rng, static_cast<uint64_t>(2 * pad + 1))) - pad : 0;
+    const int64_t dx = pad > 0 ? static_cast<int64_t>(uniform_below(rng, static_cast<uint64_t>(2 * pad + 1))) - pad : 0;
+    const bool flip = options_.augment_flip && (rng() >> 63);
+    if (dy == 0 && dx == 0 && !flip) continue;
+    float* sample = x + i * channels * plane;
+    std::memcpy(scratch_.data(), sample, sizeof(float) * channels * plane);
+    for (int64_t c = 0; c < channels; ++c) {
+      const float* src = scratch_.data() + c * plane;
+      float* dst = sample + c * plane;
+      const float fill = pad_value_[c];
+      for (int64_t y = 0; y < height; ++y) {
+        const int64_t sy = y + dy;
+        float* row = dst + y * width;
+        if (sy < 0 || sy >= height) {
+          std::fill(row, row + width, fill);
+          continue;
+        }
+        const float* srow = src + sy * width;
+        for (int64_t xo = 0; xo < width; ++xo) {
+          // Crop, then flip: output column xo reads cropped column (flip ? width-1-xo : xo).
+          const int64_t sx = (flip ? width - 1 - xo : xo) + dx;
+          row[xo] = (sx < 0 || sx >= width) ? fill : srow[sx];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace nosync::data

@@ -1,0 +1,67 @@
+// The registry: maps a model name to its builder and checks the size options.
+#include "nosync/models/registry.h"
+
+#include <cmath>
+
+#include "nosync/models/zoo.h"
+#include "nosync/util/error.h"
+
+namespace nosync::models {
+
+const std::vector<ModelInfo>& registered_models() {
+  static const std::vector<ModelInfo> models = {
+      {"mlp", "multi-layer perceptron: depth hidden layers of 256*width ReLU units", 2},
+      {"cnn", "conv3x3+ReLU+maxpool blocks (32, 64, ... *width channels), FC 128*width, FC classes", 2},
+      {"resnet", "ResNet for 32x32 (He et al. 2016 CIFAR variant): 3 stages of depth basic blocks, "
+                 "16/32/64*width channels, batch norm; depth 3 = ResNet-20",
+       3},
+  };
+  return models;
+}
+
+namespace {
+
+int64_t scaled(int64_t base, double width) {
+  return std::max<int64_t>(1, static_cast<int64_t>(std::lround(base * width)));
+}
+
+}  // namespace
+
+Net build_model(const ModelOptions& options, const data::Shape& input, int64_t num_classes) {
+  const ModelInfo* info = nullptr;
+  for (const auto& m : registered_models())
+    if (m.name == options.name) info = &m;
+  if (!info)
+    throw UserError(fmt::format("model.name: unknown model '{}'", options.name),
+                    "choose one of mlp, cnn, resnet");
+  if (!(options.width > 0) || !std::isfinite(options.width) || options.width > 64)
+    throw UserError(fmt::format("model.width: must be in (0, 64], found {}", options.width));
+  NOSYNC_CHECK(input.numel() > 0 && num_classes > 1, "input {}x{}x{} classes {}", input.channels,
+               input.height, input.width, num_classes);
+  const int64_t depth = options.depth > 0 ? options.depth : info->default_depth;
+
+  if (options.name == "mlp") {
+    return std::make_shared<MlpImpl>(input.numel(), scaled(256, options.width), depth, num_classes);
+  }
+  if (options.name == "cnn") {
+    // Each block halves the resolution; stop before it vanishes.
+    if ((input.height >> depth) < 1 || (input.width >> depth) < 1)
+      throw UserError(fmt::format("model.depth: cnn with {} blocks needs images of at least {} pixels, "
+                                  "found {}x{}",
+                                  depth, int64_t{1} << depth, input.height, input.width),
+                      "lower model.depth");
+    std::vector<int64_t> channels;
+    for (int64_t i = 0; i < depth; ++i) channels.push_back(scaled(int64_t{32} << i, options.width));
+    return std::make_shared<CnnImpl>(input, channels, scaled(128, options.width), num_classes);
+  }
+  // resnet
+  return std::make_shared<ResNetImpl>(input.channels, depth, scaled(16, options.width), num_classes);
+}
+
+int64_t parameter_count(const torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const auto& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace nosync::models

@@ -1,0 +1,445 @@
+// Crash-safe checkpoints; tensors in PyTorch's zip format (torch.load(weights_only=True)).
+//
+// Tensor files: a zip written by caffe2::serialize::PyTorchStreamWriter (every record under
+// "archive/", 64-byte aligned, stored uncompressed) holding
+//   archive/data.pkl   pickle protocol 2 of a plain dict {name: tensor}, written by
+//                      torch::jit::Pickler with tag_aggregates=false so no
+//                      torch.jit._pickle.restore_type_tag global appears (weights_only rejects it);
+//                      each tensor is torch._utils._rebuild_tensor_v2 of a persistent id
+//                      ('storage', torch.<Dtype>Storage, '<i>', 'cpu', numel)
+//   archive/data/<i>   the raw bytes of storage <i>
+//   archive/version    written by writeEndOfFile()
+// This is what torch::pickle_save writes, minus the type tags.
+#include "nosync/train/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <unordered_set>
+
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/csrc/jit/serialization/pickler.h>
+
+#include "nosync/util/error.h"
+#include "nosync/util/fs.h"
+
+namespace nosync::train {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kFormat = "nosync-checkpoint";
+constexpr int kVersion = 1;
+constexpr const char* kCorruptHint = "the checkpoint is corrupt; use an older step-* directory";
+constexpr const char* kPathHint =
+    "pass a run directory, its checkpoints/ directory or one checkpoints/step-<N> directory";
+
+// First line of a libtorch error, without the C++ backtrace.
+std::string short_error(const std::exception& e) {
+  std::string msg;
+  if (auto* c10e = dynamic_cast<const c10::Error*>(&e)) {
+    msg = c10e->what_without_backtrace();
+  } else {
+    msg = e.what();
+  }
+  auto nl = msg.find('\n');
+  if (nl != std::string::npos) msg.resize(nl);
+  return msg;
+}
+
+// "step-<digits>" -> N; anything else -> nullopt.
+std::optional<int64_t> parse_step_name(const std::string& name) {
+  constexpr size_t kPrefix = 5;  // "step-"
+  if (name.size() <= kPrefix || name.compare(0, kPrefix, "step-") != 0) return std::nullopt;
+  if (name.size() - kPrefix > 18) return std::nullopt;
+  int64_t n = 0;
+  for (size_t i = kPrefix; i < name.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return std::nullopt;
+    n = n * 10 + (name[i] - '0');
+  }
+  return n;
+}
+
+// Last path component, ignoring trailing slashes.
+std::string base_name(const std::string& path) {
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  return p.filename().string();
+}
+
+// `path` without "." / ".." components or a trailing slash.
+std::string clean(const std::string& path) {
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.filename().empty() && p.has_relative_path()) p = p.parent_path();
+  return p.string();
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  return (fs::path(dir) / name).string();
+}
+
+std::string unique_suffix() {
+  static std::atomic<uint64_t> counter{0};
+  return fmt::format("{}-{}", static_cast<long>(::getpid()), counter++);
+}
+
+// A CPU, contiguous, detached tensor whose storage holds exactly its own elements (so a slice
+// of a big tensor does not drag the whole storage into the file).
+at::Tensor prepare_for_save(const std::string& name, const at::Tensor& tensor) {
+  NOSYNC_CHECK(tensor.defined(), "tensor '{}' is undefined", name);
+  NOSYNC_CHECK(tensor.layout() == at::kStrided, "tensor '{}' is not strided (layout {})", name,
+               c10::str(tensor.layout()));
+  at::Tensor t = tensor.detach().to(at::kCPU).contiguous();
+  if (t.storage_offset() != 0 || t.storage().nbytes() != t.nbytes()) t = t.clone();
+  return t;
+}
+
+json parse_json(const std::string& text, const std::string& source) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> after "] ".
+    auto close = what.find("] ");
+    if (close != std::string::npos) what = what.substr(close + 2);
+    throw UserError(fmt::format("{}: invalid JSON at byte {}: {}", source, e.byte, what),
+                    kCorruptHint);
+  }
+}
+
+// Follows `dir`/latest to a step directory.
+std::string follow_latest(const std::string& dir) {
+  const std::string latest = join(dir, "latest");
+  std::error_code ec;
+  if (!fs::exists(latest, ec)) {
+    throw UserError(fmt::format("{}: no `latest` file, so no completed checkpoint here", dir),
+                    "no checkpoint write has completed here; pass a checkpoints/step-<N> "
+                    "directory explicitly");
+  }
+  std::string name = util::read_text(latest);
+  while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.pop_back();
+  if (!parse_step_name(name)) {
+    throw UserError(fmt::format("{}: expected one line 'step-<N>', found '{}'", latest,
+                                name.substr(0, 80)),
+                    "pass a step-<N> directory explicitly");
+  }
+  const std::string target = join(dir, name);
+  if (!fs::is_directory(target, ec)) {
+    throw UserError(fmt::format("{}: names {}, which does not exist", latest, target),
+                    "pass an existing step-<N> directory explicitly");
+  }
+  return target;
+}
+
+struct FileEntry {
+  std::string sha256;
+  uint64_t bytes = 0;
+};
+
+// Removes leftovers of interrupted writes (*.tmp*) in `dir`. Best effort.
+void remove_stale_temps(const std::string& dir) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.find(".tmp") == std::string::npos) continue;
+    std::error_code rm_ec;
+    fs::remove_all(it->path(), rm_ec);
+  }
+}
+
+// Keeps the `keep` highest step-<N> directories plus `protect`. Best effort.
+void prune(const std::string& dir, int keep, const std::string& protect) {
+  if (keep <= 0) return;
+  std::vector<std::pair<int64_t, fs::path>> steps;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (!it->is_directory(type_ec)) continue;
+    if (auto n = parse_step_name(it->path().filename().string())) {
+      steps.emplace_back(*n, it->path());
+    }
+  }
+  std::sort(steps.begin(), steps.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = static_cast<size_t>(keep); i < steps.size(); ++i) {
+    if (steps[i].second.filename().string() == protect) continue;
+    std::error_code rm_ec;
+    fs::remove_all(steps[i].second, rm_ec);
+  }
+}
+
+// Moves the complete directory `tmp` to `final_dir`, replacing an existing one.
+void move_into_place(const std::string& tmp, const std::string& final_dir,
+                     const std::string& checkpoints_dir) {
+  if (::rename(tmp.c_str(), final_dir.c_str()) == 0) return;
+  int err = errno;
+  if (err != EEXIST && err != ENOTEMPTY) {
+    throw UserError(fmt::format("{}: rename into place failed: {}", final_dir, std::strerror(err)),
+                    "check the permissions and free space of the checkpoints directory");
+  }
+  // step-<N> exists already (the same step written again). Swap atomically where the file
+  // system can, so that `latest` never names a missing directory; the old content ends up
+  // under the temporary name and is removed.
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) == 0) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    return;
+  }
+  // Fallback: rename the old one aside (a *.tmp* name, cleaned by the next write), then rename.
+  const std::string aside =
+      join(checkpoints_dir, base_name(final_dir) + ".old.tmp-" + unique_suffix());
+  auto fail = [&](int error) {
+    throw UserError(fmt::format("{}: replacing the existing checkpoint failed: {}", final_dir,
+                                std::strerror(error)),
+                    "check the permissions of the checkpoints directory");
+  };
+  if (::rename(final_dir.c_str(), aside.c_str()) != 0) fail(errno);
+  if (::rename(tmp.c_str(), final_dir.c_str()) != 0) {
+    err = errno;
+    ::rename(aside.c_str(), final_dir.c_str());  // put the old one back (best effort)
+    fail(err);
+  }
+  std::error_code ec;
+  fs::remove_all(aside, ec);
+}
+
+}  // namespace
+
+std::vector<char> serialize_tensors(const TensorList& tensors) {
+  c10::Dict<std::string, at::Tensor> dict;
+  std::vector<at::Tensor> keep_alive;
+  keep_alive.reserve(tensors.size());
+  for (const auto& [name, tensor] : tensors) {
+    NOSYNC_CHECK(!dict.contains(name), "tensor name '{}' appears twice", name);
+    keep_alive.push_back(prepare_for_save(name, tensor));
+    dict.insert(name, keep_alive.back());
+  }
+
+  std::vector<char> pickle;
+  torch::jit::Pickler pickler(
+      [&](const char* buf, size_t size) { pickle.insert(pickle.end(), buf, buf + size); },
+      /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+      /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(c10::IValue(dict));
+  pickler.stop();
+
+  std::vector<char> out;
+  {
+    caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) {
+      const char* p = static_cast<const char*>(data);
+      out.insert(out.end(), p, p + size);
+      return size;
+    });
+    writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+    const std::vector<at::Tensor>& storages = pickler.tensorData();
+    for (size_t i = 0; i < storages.size(); ++i) {
+      torch::jit::WriteableTensorData data = torch::jit::getWriteableTensorData(storages[i]);
+      writer.writeRecord(fmt::format("data/{}", i), data.data(), data.sizeInBytes());
+    }
+    writer.writeEndOfFile();
+  }
+  return out;
+}
+
+TensorList deserialize_tensors(const std::vector<char>& bytes, const std::string& source) {
+  const std::string hint =
+      "expected a dict of tensors written by nosync (or torch.save of a dict of tensors)";
+  c10::IValue value;
+  try {
+    value = torch::jit::pickle_load(bytes);
+  } catch (const std::exception& e) {
+    throw UserError(fmt::format("{}: cannot read tensors: {}", source, short_error(e)), hint);
+  }
+  if (!value.isGenericDict()) {
+    throw UserError(fmt::format("{}: expected a dict of tensors, found {}", source,
+                                value.tagKind()),
+                    hint);
+  }
+  TensorList out;
+  for (const auto& entry : value.toGenericDict()) {
+    if (!entry.key().isString()) {
+      throw UserError(fmt::format("{}: dict key of type {} (expected str)", source,
+                                  entry.key().tagKind()),
+                      hint);
+    }
+    std::string name = entry.key().toStringRef();
+    if (!entry.value().isTensor()) {
+      throw UserError(fmt::format("{}: entry '{}' is a {}, not a tensor", source, name,
+                                  entry.value().tagKind()),
+                      hint);
+    }
+    out.emplace_back(std::move(name), entry.value().toTensor());
+  }
+  return out;
+}
+
+void save_tensors(const std::string& path, const TensorList& tensors) {
+  std::vector<char> bytes = serialize_tensors(tensors);
+  util::write_file_atomic(path, bytes.data(), bytes.size());
+}
+
+TensorList load_tensors(const std::string& path) {
+  return deserialize_tensors(util::read_file(path), path);
+}
+
+std::string write_checkpoint(const std::string& checkpoints_dir, int64_t step,
+                             const CheckpointContent& content, int keep) {
+  NOSYNC_CHECK(step >= 0, "checkpoint step {} is negative", step);
+  std::error_code ec;
+  fs::create_directories(checkpoints_dir, ec);
+  if (ec) {
+    throw UserError(fmt::format("{}: cannot create checkpoints directory: {}", checkpoints_dir,
+                                ec.message()),
+                    "check the permissions and free space of the run directory");
+  }
+
+  const std::string name = fmt::format("step-{}", step);
+  const std::string final_dir = join(checkpoints_dir, name);
+  const std::string tmp = join(checkpoints_dir, fmt::format("{}.tmp-{}", name, unique_suffix()));
+  fs::create_directory(tmp, ec);
+  if (ec) {
+    throw UserError(fmt::format("{}: cannot create directory: {}", tmp, ec.message()),
+                    "check the permissions and free space of the checkpoints directory");
+  }
+
+  try {
+    json files = json::object();
+    auto put = [&](const std::string& file, const void* data, size_t size) {
+      util::write_file_synced(join(tmp, file), data, size);
+      files[file] = {{"sha256", util::sha256_hex(data, size)}, {"bytes", size}};
+    };
+    {
+      std::vector<char> model = serialize_tensors(content.model);
+      put("model.pt", model.data(), model.size());
+    }
+    {
+      std::vector<char> optimizer = serialize_tensors(content.optimizer);
+      put("optimizer.pt", optimizer.data(), optimizer.size());
+    }
+    const std::string state = content.state.dump(2) + "\n";
+    put("state.json", state.data(), state.size());
+    put("config.toml", content.config_toml.data(), content.config_toml.size());
+
+    json manifest = {{"format", kFormat}, {"version", kVersion}, {"step", step}, {"files", files}};
+    const std::string manifest_text = manifest.dump(2) + "\n";
+    util::write_file_synced(join(tmp, "manifest.json"), manifest_text.data(), manifest_text.size());
+    util::fsync_dir(tmp);
+
+    move_into_place(tmp, final_dir, checkpoints_dir);
+  } catch (...) {
+    std::error_code rm_ec;
+    fs::remove_all(tmp, rm_ec);
+    throw;
+  }
+  util::fsync_dir(checkpoints_dir);
+  util::write_file_atomic(join(checkpoints_dir, "latest"), name + "\n");
+
+  remove_stale_temps(checkpoints_dir);
+  prune(checkpoints_dir, keep, name);
+  return final_dir;
+}
+
+std::string resolve_checkpoint_dir(const std::string& given) {
+  const std::string path = clean(given);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    throw UserError(fmt::format("{}: no such checkpoint directory", path), kPathHint);
+  }
+  if (!fs::is_directory(path, ec)) {
+    throw UserError(fmt::format("{}: not a directory", path), kPathHint);
+  }
+  if (fs::exists(join(path, "manifest.json"), ec) || parse_step_name(base_name(path))) {
+    return path;
+  }
+  const std::string nested = join(path, "checkpoints");
+  if (fs::is_directory(nested, ec)) return follow_latest(nested);
+  return follow_latest(path);
+}
+
+CheckpointContent read_checkpoint(const std::string& path) {
+  const std::string dir = resolve_checkpoint_dir(path);
+  const std::string manifest_path = join(dir, "manifest.json");
+  std::error_code ec;
+  if (!fs::exists(manifest_path, ec)) {
+    throw UserError(fmt::format("{}: missing; {} is not a complete checkpoint", manifest_path, dir),
+                    kCorruptHint);
+  }
+  const json manifest = parse_json(util::read_text(manifest_path), manifest_path);
+
+  auto bad_manifest = [&](const std::string& what) {
+    return UserError(fmt::format("{}: {}", manifest_path, what), kCorruptHint);
+  };
+  if (!manifest.is_object() || manifest.value("format", json()) != kFormat) {
+    throw bad_manifest(fmt::format("not a nosync checkpoint manifest (expected \"format\": \"{}\")",
+                                   kFormat));
+  }
+  const json version = manifest.value("version", json());
+  if (!version.is_number_integer() || version.get<int64_t>() != kVersion) {
+    throw UserError(fmt::format("{}: unsupported checkpoint version {} (this nosync reads {})",
+                                manifest_path, version.dump(), kVersion),
+                    "use the nosync version that wrote this checkpoint");
+  }
+  const json files = manifest.value("files", json());
+  if (!files.is_object()) throw bad_manifest("\"files\" is missing or not an object");
+
+  for (const char* required : {"model.pt", "optimizer.pt", "state.json", "config.toml"}) {
+    if (!files.contains(required)) throw bad_manifest(fmt::format("does not list {}", required));
+  }
+
+  std::map<std::string, std::vector<char>> contents;
+  for (const auto& [file, entry] : files.items()) {
+    if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..") {
+      throw bad_manifest(fmt::format("invalid file name '{}'", file));
+    }
+    if (!entry.is_object() || !entry.contains("sha256") || !entry["sha256"].is_string() ||
+        !entry.contains("bytes") || !entry["bytes"].is_number_unsigned()) {
+      throw bad_manifest(fmt::format("entry for '{}' needs \"sha256\" and \"bytes\"", file));
+    }
+    const std::string file_path = join(dir, file);
+    if (!fs::exists(file_path, ec)) {
+      throw UserError(fmt::format("{}: missing (listed in manifest.json)", file_path),
+                      kCorruptHint);
+    }
+    std::vector<char> bytes = util::read_file(file_path);
+    const uint64_t expected_bytes = entry["bytes"].get<uint64_t>();
+    if (bytes.size() != expected_bytes) {
+      throw UserError(fmt::format("{}: size mismatch (expected {} bytes, found {})", file_path,
+                                  expected_bytes, bytes.size()),
+                      kCorruptHint);
+    }
+    const std::string expected = entry["sha256"].get<std::string>();
+    const std::string found = util::sha256_hex(bytes.data(), bytes.size());
+    if (found != expected) {
+      throw UserError(fmt::format("{}: checksum mismatch (expected sha256 {}, found {})", file_path,
+                                  expected, found),
+                      kCorruptHint);
+    }
+    contents.emplace(file, std::move(bytes));
+  }
+
+  auto take = [&](const std::string& file) -> const std::vector<char>& {
+    return contents.at(file);
+  };
+  CheckpointContent out;
+  out.model = deserialize_tensors(take("model.pt"), join(dir, "model.pt"));
+  out.optimizer = deserialize_tensors(take("optimizer.pt"), join(dir, "optimizer.pt"));
+  const std::vector<char>& state = take("state.json");
+  out.state = parse_json(std::string(state.begin(), state.end()), join(dir, "state.json"));
+  const std::vector<char>& config = take("config.toml");
+  out.config_toml.assign(config.begin(), config.end());
+  return out;
+}
+
+}  // namespace nosync::train

@@ -1,0 +1,55 @@
+// Checkpoints that survive crashes and load in Python.
+//
+// Layout under a run's checkpoints/ directory:
+//   step-<N>/model.pt        state_dict tensors (PyTorch key names), torch.load(weights_only=True)
+//   step-<N>/optimizer.pt    optimizer state tensors, same format
+//   step-<N>/state.json      step, epoch, loader position, RNG state, anything else
+//   step-<N>/config.toml     the effective config of the run
+//   step-<N>/manifest.json   sha256 and size of each file above
+//   latest                   one line "step-<N>", written last
+// A checkpoint is written into a temporary directory, every file fsynced, the directory renamed
+// into place and fsynced, and only then `latest` is replaced (temp file + rename). A crash at any
+// point leaves `latest` naming a complete checkpoint; leftovers (*.tmp*) are removed on the next
+// write.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+
+namespace nosync::train {
+
+// Ordered (name, tensor) pairs: order is kept on save and load.
+using TensorList = std::vector<std::pair<std::string, torch::Tensor>>;
+
+// A dict[str, Tensor] in PyTorch's zip format, loadable with torch.load(weights_only=True).
+std::vector<char> serialize_tensors(const TensorList& tensors);
+TensorList deserialize_tensors(const std::vector<char>& bytes, const std::string& source);
+void save_tensors(const std::string& path, const TensorList& tensors);
+TensorList load_tensors(const std::string& path);
+
+struct CheckpointContent {
+  TensorList model;
+  TensorList optimizer;
+  nlohmann::json state;
+  std::string config_toml;
+};
+
+// Writes checkpoints_dir/step-<step>/ as described above and keeps the newest `keep` checkpoints
+// (0 = keep all). Returns the checkpoint directory.
+std::string write_checkpoint(const std::string& checkpoints_dir, int64_t step,
+                             const CheckpointContent& content, int keep);
+
+// `path` may be a run directory, its checkpoints/ directory (both follow `latest`), or one
+// step-<N> directory. Verifies every checksum; a missing, truncated or altered file is a
+// UserError naming the file.
+CheckpointContent read_checkpoint(const std::string& path);
+
+// Resolves `path` as read_checkpoint does, without reading the files.
+std::string resolve_checkpoint_dir(const std::string& path);
+
+}  // namespace nosync::train

@@ -1,0 +1,176 @@
+// One worker's training step and its checkpointable state.
+#include "nosync/train/trainer.h"
+
+#include <map>
+
+#include <torch/nn/functional/loss.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+
+#include "nosync/train/schedule.h"
+#include "nosync/util/error.h"
+
+namespace nosync::train {
+
+namespace {
+
+std::string shape_str(const torch::Tensor& t) { return fmt::format("{}", fmt::join(t.sizes(), "x")); }
+
+// Optimizer state is keyed by the parameter's TensorImpl address in libtorch.
+std::string state_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+
+}  // namespace
+
+Evaluator::Evaluator(const data::Dataset& dataset, const data::Normalization& norm, int64_t batch_size)
+    : features_(data::normalized_features(dataset, norm)), labels_(dataset.labels), batch_size_(batch_size) {}
+
+EvalResult Evaluator::run(models::NetImpl& net) const {
+  torch::NoGradGuard no_grad;
+  const bool was_training = net.is_training();
+  net.eval();
+  const int64_t n = labels_.size(0);
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (int64_t begin = 0; begin < n; begin += batch_size_) {
+    const int64_t end = std::min(n, begin + batch_size_);
+    auto logits = net.forward(features_.slice(0, begin, end));
+    auto y = labels_.slice(0, begin, end);
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .item<double>();
+    correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+  }
+  net.train(was_training);
+  EvalResult r;
+  r.samples = n;
+  r.loss = n ? loss_sum / n : 0;
+  r.accuracy = n ? static_cast<double>(correct) / n : 0;
+  return r;
+}
+
+Trainer::Trainer(models::Net net, const TrainOptions& options, const data::Dataset& train_set,
+                 const data::Normalization& norm, const data::LoaderOptions& loader_options,
+                 int64_t total_steps)
+    : net_(std::move(net)), options_(options), loader_(train_set, norm, loader_options), total_steps_(total_steps) {
+  NOSYNC_CHECK(total_steps_ > 0, "total_steps {}", total_steps_);
+  net_->train();
+  if (options_.optimizer == "sgd") {
+    optimizer_ = std::make_unique<torch::optim::SGD>(
+        net_->parameters(), torch::optim::SGDOptions(options_.lr)
+                                .momentum(options_.momentum)
+                                .nesterov(options_.nesterov)
+                                .weight_decay(options_.weight_decay));
+  } else if (options_.optimizer == "adamw") {
+    optimizer_ = std::make_unique<torch::optim::AdamW>(
+        net_->parameters(), torch::optim::AdamWOptions(options_.lr)
+                                .betas({options_.beta1, options_.beta2})
+                                .eps(options_.eps)
+                                .weight_decay(options_.weight_decay));
+  } else {
+    throw UserError(fmt::format("train.optimizer: unknown optimizer '{}'", options_.optimizer),
+                    "choose sgd or adamw");
+  }
+  set_lr(learning_rate(options_, 0, total_steps_));
+}
+
+void Trainer::set_lr(double lr) {
+  lr_ = lr;
+  for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+}
+
+float Trainer::step() {
+  set_lr(learning_rate(options_, step_, total_steps_));
+  const data::Batch batch = loader_.next();
+  optimizer_->zero_grad();
+  auto loss = torch::nn::functional::cross_entropy(net_->forward(batch.x), batch.y);
+  loss.backward();
+  optimizer_->step();
+  ++step_;
+  return loss.item<float>();
+}
+
+TensorList model_state(const models::NetImpl& net) {
+  TensorList out;
+  for (const auto& p : net.named_parameters()) out.emplace_back(p.key(), p.value().detach());
+  for (const auto& b : net.named_buffers()) out.emplace_back(b.key(), b.value());
+  return out;
+}
+
+void load_model_state(models::NetImpl& net, const TensorList& source, const std::string& origin) {
+  std::map<std::string, torch::Tensor> by_name(source.begin(), source.end());
+  torch::NoGradGuard no_grad;
+  auto copy_into = [&](const std::string& name, torch::Tensor& target) {
+    auto it = by_name.find(name);
+    if (it == by_name.end())
+      throw UserError(fmt::format("{}: no tensor '{}' for this model", origin, name),
+                      "the checkpoint was written by another model; check model.* in its config.toml");
+    if (!it->second.sizes().equals(target.sizes()))
+      throw UserError(fmt::format("{}: '{}' has shape {} in the checkpoint but {} in this model", origin,
+                                  name, shape_str(it->second), shape_str(target)),
+                      "the checkpoint was written by another model; check model.* in its config.toml");
+    target.copy_(it->second);
+    by_name.erase(it);
+  };
+  for (auto& p : net.named_parameters()) copy_into(p.key(), p.value());
+  for (auto& b : net.named_buffers()) copy_into(b.key(), b.value());
+  if (!by_name.empty())
+    throw UserError(fmt::format("{}: tensor '{}' does not belong to this model", origin, by_name.begin()->first),
+                    "the checkpoint was written by another model; check model.* in its config.toml");
+}
+
+TensorList Trainer::model_state() const { return train::model_state(*net_); }
+
+TensorList Trainer::optimizer_state() const {
+  TensorList out;
+  auto& state = optimizer_->state();
+  for (const auto& p : net_->named_parameters()) {
+    auto it = state.find(state_key(p.value()));
+    if (it == state.end()) continue;
+    if (auto* s = dynamic_cast<torch::optim::SGDParamState*>(it->second.get())) {
+      if (s->momentum_buffer().defined()) out.emplace_back(p.key() + ".momentum_buffer", s->momentum_buffer());
+    } else if (auto* a = dynamic_cast<torch::optim::AdamWParamState*>(it->second.get())) {
+      out.emplace_back(p.key() + ".step", torch::tensor(a->step(), torch::kInt64));
+      out.emplace_back(p.key() + ".exp_avg", a->exp_avg());
+      out.emplace_back(p.key() + ".exp_avg_sq", a->exp_avg_sq());
+    }
+  }
+  return out;
+}
+
+nlohmann::json Trainer::progress_state() const {
+  return {{"step", step_}, {"loader_position", loader_.position()}, {"total_steps", total_steps_}};
+}
+
+void Trainer::restore(const TensorList& model, const TensorList& optimizer, const nlohmann::json& progress) {
+  load_model_state(*net_, model, "model.pt");
+  std::map<std::string, torch::Tensor> by_name(optimizer.begin(), optimizer.end());
+  auto take = [&](const std::string& name) -> torch::Tensor {
+    auto it = by_name.find(name);
+    return it == by_name.end() ? torch::Tensor() : it->second;
+  };
+  auto& state = optimizer_->state();
+  state.clear();
+  for (const auto& p : net_->named_parameters()) {
+    const std::string key = state_key(p.value());
+    if (options_.optimizer == "sgd") {
+      auto buf = take(p.key() + ".momentum_buffer");
+      if (!buf.defined()) continue;
+      auto s = std::make_unique<torch::optim::SGDParamState>();
+      s->momentum_buffer(buf.clone());
+      state[key] = std::move(s);
+    } else {
+      auto step = take(p.key() + ".step");
+      if (!step.defined()) continue;
+      auto s = std::make_unique<torch::optim::AdamWParamState>();
+      s->step(step.item<int64_t>());
+      s->exp_avg(take(p.key() + ".exp_avg").clone());
+      s->exp_avg_sq(take(p.key() + ".exp_avg_sq").clone());
+      state[key] = std::move(s);
+    }
+  }
+  step_ = progress.at("step").get<int64_t>();
+  loader_.seek(progress.at("loader_position").get<int64_t>());
+  set_lr(learning_rate(options_, step_, total_steps_));
+}
+
+}  // namespace nosync::train

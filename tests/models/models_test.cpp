@@ -1,0 +1,83 @@
+// Model registry: output shapes, PyTorch parameter names, sizes, bad options.
+#include <gtest/gtest.h>
+
+#include "nosync/models/registry.h"
+#include "nosync/util/error.h"
+
+namespace nosync::models {
+namespace {
+
+std::vector<std::string> state_names(const NetImpl& net) {
+  std::vector<std::string> names;
+  for (const auto& p : net.named_parameters()) names.push_back(p.key());
+  for (const auto& b : net.named_buffers()) names.push_back(b.key());
+  return names;
+}
+
+TEST(Models, CnnIsTheReferenceNetwork) {
+  torch::manual_seed(0);
+  auto net = build_model({"cnn", 1.0, 0}, {1, 28, 28}, 10);
+  EXPECT_EQ(state_names(*net), (std::vector<std::string>{"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
+                                                         "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}));
+  // 1->32 conv3x3, 32->64 conv3x3, 64*7*7 -> 128, 128 -> 10
+  EXPECT_EQ(parameter_count(*net), 320 + 18496 + 401536 + 1290);
+  EXPECT_EQ(net->forward(torch::zeros({5, 1, 28, 28})).sizes(), (std::vector<int64_t>{5, 10}));
+}
+
+TEST(Models, MlpNamesAndDepth) {
+  auto net = build_model({"mlp", 0.5, 3}, {1, 8, 8}, 4);
+  EXPECT_EQ(state_names(*net),
+            (std::vector<std::string>{"hidden.0.weight", "hidden.0.bias", "hidden.1.weight", "hidden.1.bias",
+                                      "hidden.2.weight", "hidden.2.bias", "out.weight", "out.bias"}));
+  EXPECT_EQ(net->forward(torch::zeros({2, 1, 8, 8})).sizes(), (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(parameter_count(*net), (64 * 128 + 128) + 2 * (128 * 128 + 128) + (128 * 4 + 4));
+}
+
+TEST(Models, ResNet20) {
+  auto net = build_model({"resnet", 1.0, 0}, {3, 32, 32}, 10);
+  const auto names = state_names(*net);
+  auto has = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+  EXPECT_TRUE(has("conv1.weight"));
+  EXPECT_TRUE(has("bn1.running_mean"));
+  EXPECT_TRUE(has("bn1.num_batches_tracked"));
+  EXPECT_TRUE(has("layer1.2.conv2.weight"));
+  EXPECT_TRUE(has("layer2.0.downsample.0.weight"));
+  EXPECT_TRUE(has("layer3.0.downsample.1.running_var"));
+  EXPECT_FALSE(has("layer1.0.downsample.0.weight"));  // same shape: identity shortcut
+  EXPECT_FALSE(has("layer3.3.conv1.weight"));         // depth 3 = 3 blocks per stage
+  EXPECT_TRUE(has("fc.weight"));
+  // 19 weighted conv layers + fc = ResNet-20, plus two 1x1 projection shortcuts.
+  int convs = 0;
+  for (const auto& n : names) convs += n.find("conv") != std::string::npos && n.find("weight") != std::string::npos;
+  EXPECT_EQ(convs, 19);
+  EXPECT_EQ(net->forward(torch::zeros({2, 3, 32, 32})).sizes(), (std::vector<int64_t>{2, 10}));
+  // Works on 28x28 single-channel input as well.
+  auto gray = build_model({"resnet", 0.5, 1}, {1, 28, 28}, 10);
+  EXPECT_EQ(gray->forward(torch::zeros({1, 1, 28, 28})).sizes(), (std::vector<int64_t>{1, 10}));
+}
+
+TEST(Models, WidthScalesChannels) {
+  auto net = build_model({"cnn", 2.0, 3}, {3, 32, 32}, 10);
+  auto params = net->named_parameters();
+  EXPECT_EQ(params["conv1.weight"].size(0), 64);
+  EXPECT_EQ(params["conv3.weight"].size(0), 256);
+  EXPECT_EQ(params["fc1.weight"].sizes(), (std::vector<int64_t>{256, 256 * 4 * 4}));
+}
+
+TEST(Models, SameSeedSameInit) {
+  torch::manual_seed(3);
+  auto a = build_model({"cnn", 1.0, 0}, {1, 28, 28}, 10);
+  torch::manual_seed(3);
+  auto b = build_model({"cnn", 1.0, 0}, {1, 28, 28}, 10);
+  for (size_t i = 0; i < a->parameters().size(); ++i)
+    EXPECT_TRUE(a->parameters()[i].equal(b->parameters()[i]));
+}
+
+TEST(Models, BadOptionsAreUserErrors) {
+  EXPECT_THROW(build_model({"vgg", 1.0, 0}, {1, 28, 28}, 10), UserError);
+  EXPECT_THROW(build_model({"cnn", 1.0, 6}, {1, 28, 28}, 10), UserError);  // 28 >> 6 == 0
+  EXPECT_THROW(build_model({"cnn", -1.0, 0}, {1, 28, 28}, 10), UserError);
+}
+
+}  // namespace
+}  // namespace nosync::models

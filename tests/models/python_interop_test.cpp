@@ -1,0 +1,59 @@
+// Every model's state_dict loads in PyTorch (Debian python3-torch) with
+// torch.load(weights_only=True) + load_state_dict(strict=True) and computes the same logits.
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include <gtest/gtest.h>
+
+#include "nosync/models/registry.h"
+#include "nosync/train/checkpoint.h"
+#include "nosync/train/trainer.h"
+#include "support/test_support.h"
+
+namespace nosync::models {
+namespace {
+
+struct Case {
+  std::string name;
+  data::Shape shape;
+  double width;
+  int64_t depth;
+};
+
+class PythonInterop : public ::testing::TestWithParam<Case> {};
+
+TEST_P(PythonInterop, LoadsStrictlyAndAgrees) {
+  const Case& c = GetParam();
+  torch::manual_seed(11);
+  auto net = build_model({c.name, c.width, c.depth}, c.shape, 10);
+  // A few training-mode passes so batch-norm running statistics are not at their defaults.
+  for (int i = 0; i < 3; ++i) net->forward(torch::randn({8, c.shape.channels, c.shape.height, c.shape.width}));
+  net->eval();
+  auto input = torch::randn({4, c.shape.channels, c.shape.height, c.shape.width});
+  torch::Tensor logits;
+  {
+    torch::NoGradGuard no_grad;
+    logits = net->forward(input);
+  }
+  testing::TempDir dir;
+  train::save_tensors(dir.file("model.pt"), train::model_state(*net));
+  train::save_tensors(dir.file("io.pt"), {{"input", input}, {"logits", logits}});
+  const std::string cmd = fmt::format(
+      "/usr/bin/python3 {}/tests/python/check_model_interop.py {} {} {} {} {} 10 {} {} {} {}", NOSYNC_SOURCE_DIR,
+      NOSYNC_SOURCE_DIR, c.name, c.shape.channels, c.shape.height, c.shape.width, c.width, c.depth,
+      dir.file("model.pt"), dir.file("io.pt"));
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "failed: " << cmd
+                                         << "\n(needs Debian python3-torch: scripts/install-deps.sh)";
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, PythonInterop,
+                         ::testing::Values(Case{"mlp", {1, 28, 28}, 1.0, 0}, Case{"cnn", {1, 28, 28}, 1.0, 0},
+                                           Case{"cnn", {3, 32, 32}, 0.5, 3}, Case{"resnet", {3, 32, 32}, 1.0, 0}),
+                         [](const auto& info) {
+                           return info.param.name + std::to_string(info.param.shape.channels) + "_" +
+                                  std::to_string(info.index);
+                         });
+
+}  // namespace
+}  // namespace nosync::models
