@@ -3,6 +3,7 @@
 # Usage: cli_errors.sh NOSYNC_BINARY SOURCE_DIR
 set -u
 bin=$(realpath "$1")
+src=$(realpath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -56,6 +57,11 @@ done
 "$bin" train --help >help.txt 2>&1 || { echo "FAIL: train --help exit $?"; failures=$((failures + 1)); }
 for key in data.val_size model.name train.lr train.schedule checkpoint.keep run.progress; do
   grep -q "$key" help.txt || { echo "FAIL: train --help lacks $key"; failures=$((failures + 1)); }
+done
+# docs/config.md lists every key the binary knows.
+
+for key in $(sed -n '/^Config keys/,$p' help.txt | awk 'NR > 1 {print $1}'); do
+  grep -q "^  $key " "$src/docs/config.md" || { echo "FAIL: docs/config.md lacks $key"; failures=$((failures + 1)); }
 done
 "$bin" eval --help | grep -q -- "--checkpoint" || { echo "FAIL: eval --help lacks --checkpoint"; failures=$((failures + 1)); }
 

@@ -163,3 +163,37 @@ TEST_F(LoopTest, DivergenceIsReported) {
 
 }  // namespace
 }  // namespace nosync::train
+
+namespace nosync::train {
+namespace {
+
+TEST(Trainer, ParametersAndGradientsStayViewsOfTheFlatBuffers) {
+  torch::manual_seed(1);
+  data::DataOptions d;
+  d.format = "synthetic";
+  d.val_size = 64;
+  d.synthetic_train = 512;
+  const auto splits = data::load_splits(d);
+  auto net = models::build_model({"cnn", 0.5, 0}, splits.train.shape(), splits.train.num_classes);
+  TrainOptions o;
+  o.batch_size = 16;
+  Trainer trainer(net, o, splits.train, splits.norm, data::LoaderOptions{16}, 10);
+  EXPECT_EQ(trainer.flat_params().numel(), models::parameter_count(*net));
+  for (int i = 0; i < 3; ++i) trainer.step();
+  const float* base = trainer.flat_params().data_ptr<float>();
+  const float* grad_base = trainer.flat_grads().data_ptr<float>();
+  int64_t offset = 0;
+  for (const auto& p : net->parameters()) {
+    EXPECT_EQ(p.data_ptr<float>(), base + offset);
+    ASSERT_TRUE(p.grad().defined());
+    EXPECT_EQ(p.grad().data_ptr<float>(), grad_base + offset);
+    offset += p.numel();
+  }
+  EXPECT_GT(trainer.flat_grads().abs().sum().item<double>(), 0);
+  // Writing the flat buffer moves the model.
+  trainer.flat_params().zero_();
+  EXPECT_EQ(net->parameters()[0].abs().sum().item<double>(), 0);
+}
+
+}  // namespace
+}  // namespace nosync::train

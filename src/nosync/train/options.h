@@ -21,7 +21,7 @@ struct TrainOptions {
   double lr_gamma = 0.1;
   double min_lr = 0.0;            // schedule = cosine: final learning rate
   int64_t batch_size = 64;
-  int64_t epochs = 8;
+  int64_t epochs = 5;
   int64_t steps = 0;              // > 0: train this many steps, ignoring epochs
   int64_t eval_every = 0;         // evaluate every N steps; 0 = at the end of every epoch
   int64_t log_every = 100;        // a metrics record every N steps

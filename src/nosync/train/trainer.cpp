@@ -2,6 +2,9 @@
 #include "nosync/train/trainer.h"
 
 #include <map>
+#include <tuple>
+
+#include <torch/nn/modules/batchnorm.h>
 
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adamw.h>
@@ -54,6 +57,7 @@ Trainer::Trainer(models::Net net, const TrainOptions& options, const data::Datas
     : net_(std::move(net)), options_(options), loader_(train_set, norm, loader_options), total_steps_(total_steps) {
   NOSYNC_CHECK(total_steps_ > 0, "total_steps {}", total_steps_);
   net_->train();
+  std::tie(flat_params_, flat_grads_) = flatten_parameters(*net_);
   if (options_.optimizer == "sgd") {
     optimizer_ = std::make_unique<torch::optim::SGD>(
         net_->parameters(), torch::optim::SGDOptions(options_.lr)
@@ -74,19 +78,79 @@ Trainer::Trainer(models::Net net, const TrainOptions& options, const data::Datas
 }
 
 void Trainer::set_lr(double lr) {
+  lr *= lr_multiplier_;
   lr_ = lr;
   for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
 }
 
 float Trainer::step() {
   set_lr(learning_rate(options_, step_, total_steps_));
-  const data::Batch batch = loader_.next();
-  optimizer_->zero_grad();
-  auto loss = torch::nn::functional::cross_entropy(net_->forward(batch.x), batch.y);
+  last_batch_ = loader_.next();
+  flat_grads_.zero_();
+  auto loss = torch::nn::functional::cross_entropy(net_->forward(last_batch_.x), last_batch_.y);
   loss.backward();
+  if (gradient_hook_) gradient_hook_();
   optimizer_->step();
   ++step_;
   return loss.item<float>();
+}
+
+std::pair<torch::Tensor, torch::Tensor> flatten_parameters(models::NetImpl& net) {
+  torch::NoGradGuard no_grad;
+  auto params = net.parameters();
+  int64_t numel = 0;
+  for (const auto& p : params) {
+    NOSYNC_CHECK(p.scalar_type() == torch::kFloat, "parameter dtype {}", c10::toString(p.scalar_type()));
+    numel += p.numel();
+  }
+  auto flat = torch::empty({numel}, params.empty() ? torch::TensorOptions() : params[0].options());
+  auto grads = torch::zeros({numel}, flat.options());
+  int64_t offset = 0;
+  for (auto& p : params) {
+    const int64_t n = p.numel();
+    auto view = flat.narrow(0, offset, n).view(p.sizes());
+    view.copy_(p);
+    p.set_data(view);
+    p.mutable_grad() = grads.narrow(0, offset, n).view(p.sizes());
+    offset += n;
+  }
+  return {flat, grads};
+}
+
+bool has_batchnorm(const models::NetImpl& net) {
+  for (const auto& m : net.modules(/*include_self=*/false))
+    if (m->as<torch::nn::BatchNorm2d>()) return true;
+  return false;
+}
+
+void recompute_batchnorm(models::NetImpl& net, data::BatchLoader& loader, int64_t batches) {
+  std::vector<torch::nn::BatchNorm2dImpl*> bns;
+  for (const auto& m : net.modules(/*include_self=*/false))
+    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) bns.push_back(bn);
+  if (bns.empty()) return;
+  torch::NoGradGuard no_grad;
+  std::vector<c10::optional<double>> momentum;
+  for (auto* bn : bns) {
+    momentum.push_back(bn->options.momentum());
+    bn->options.momentum(c10::nullopt);  // cumulative average over the batches below
+    bn->reset_running_stats();
+  }
+  const bool was_training = net.is_training();
+  net.train();
+  for (int64_t i = 0; i < batches; ++i) net.forward(loader.next().x);
+  net.train(was_training);
+  for (size_t i = 0; i < bns.size(); ++i) bns[i]->options.momentum(momentum[i]);
+}
+
+void Trainer::scale_momentum(double factor) {
+  torch::NoGradGuard no_grad;
+  for (auto& [key, state] : optimizer_->state()) {
+    if (auto* s = dynamic_cast<torch::optim::SGDParamState*>(state.get())) {
+      if (s->momentum_buffer().defined()) s->momentum_buffer().mul_(factor);
+    } else if (auto* a = dynamic_cast<torch::optim::AdamWParamState*>(state.get())) {
+      a->exp_avg().mul_(factor);
+    }
+  }
 }
 
 TensorList model_state(const models::NetImpl& net) {

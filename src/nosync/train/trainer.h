@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 #include <torch/optim/optimizer.h>
@@ -43,6 +45,18 @@ class Trainer {
   // One optimizer step on the next batch; returns the batch's mean loss.
   float step();
 
+  // All parameters live in one contiguous float buffer (the params are views into it), and so
+  // do their gradients: exchanging, averaging or all-reducing a model is one tensor operation.
+  torch::Tensor& flat_params() { return flat_params_; }
+  torch::Tensor& flat_grads() { return flat_grads_; }
+  // Called between backward and the optimizer step (sync: all-reduce flat_grads()).
+  void set_gradient_hook(std::function<void()> hook) { gradient_hook_ = std::move(hook); }
+  // Multiplies the optimizer's momentum (SGD buffer, AdamW first moment) by `factor`; 0 resets.
+  void scale_momentum(double factor);
+  // Multiplies the scheduled learning rate (sync: linear scaling with the number of workers).
+  void set_lr_multiplier(double m) { lr_multiplier_ = m; }
+  const data::Batch& last_batch() const { return last_batch_; }
+
   int64_t steps_done() const { return step_; }
   int64_t total_steps() const { return total_steps_; }
   double lr() const { return lr_; }
@@ -67,7 +81,21 @@ class Trainer {
   int64_t total_steps_;
   int64_t step_ = 0;
   double lr_ = 0;
+  double lr_multiplier_ = 1;
+  torch::Tensor flat_params_, flat_grads_;
+  std::function<void()> gradient_hook_;
+  data::Batch last_batch_;
 };
+
+// Moves every parameter of `net` into one contiguous buffer (parameters become views of it) and
+// gives each a gradient that is a view of a second buffer. Returns {params, grads}.
+std::pair<torch::Tensor, torch::Tensor> flatten_parameters(models::NetImpl& net);
+
+// Batch-norm running statistics re-estimated from `batches` training batches (cumulative
+// average, no gradient): needed after a weight blend creates a new point (DESIGN.md §2).
+// No-op for models without batch norm.
+void recompute_batchnorm(models::NetImpl& net, data::BatchLoader& loader, int64_t batches);
+bool has_batchnorm(const models::NetImpl& net);
 
 // Copies `source` into the net's parameters and buffers by name (UserError on mismatch).
 void load_model_state(models::NetImpl& net, const TensorList& source, const std::string& origin);
