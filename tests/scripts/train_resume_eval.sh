@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 fail() { echo "FAIL: $*"; exit 1; }
 
-common=(--set data.train_limit=6000 --set data.val_size=1000 --set data.test_limit=2000
+common=(--set swarm.algo=single --set data.train_limit=6000 --set data.val_size=1000 --set data.test_limit=2000
         --set train.epochs=2 --set train.threads=1 --set run.progress=plain --set train.log_every=50)
 "$bin" train "${common[@]}" --run-dir run >out.txt 2>err.txt || { cat err.txt; fail "train exited $?"; }
 cat out.txt

@@ -7,13 +7,16 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 
 #include "nosync/app/config.h"
+#include "nosync/app/compare.h"
 #include "nosync/app/console.h"
+#include "nosync/app/local_swarm.h"
 #include "nosync/data/dataset.h"
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/loop.h"
@@ -68,6 +71,24 @@ void print_summary(const train::RunResult& r, const std::string& run_dir) {
        {"run directory", run_dir}});
 }
 
+void print_swarm_summary(const nlohmann::json& s, const std::string& run_dir) {
+  auto pct = [](const nlohmann::json& j) { return fmt::format("{:.2f} %", 100 * j["test_accuracy"].get<double>()); };
+  auto loss = [](const nlohmann::json& j) { return fmt::format("{:.4f}", j["test_loss"].get<double>()); };
+  std::cout << format_table(
+      fmt::format("summary: {} with {} particles", s["algo"].get<std::string>(), s["particles"].get<int>()),
+      {{fmt::format("best particle ({}) test accuracy", s["best_particle"].get<int>()), pct(s["best"])},
+       {"best particle test loss", loss(s["best"])},
+       {"swarm average test accuracy", pct(s["average"])},
+       {"swarm average test loss", loss(s["average"])},
+       {"ensemble test accuracy", pct(s["ensemble"])},
+       {"ensemble test loss", loss(s["ensemble"])},
+       {"steps per particle", std::to_string(s["steps"].get<int64_t>())},
+       {"wall time", format_duration(s["wall_s"].get<double>())},
+       {"samples/s (all particles)", fmt::format("{:.0f}", s["samples_per_s"].get<double>())},
+       {"final diversity", fmt::format("{:.4g}", s["final_diversity"].get<double>())},
+       {"run directory", run_dir}});
+}
+
 int run_train(const TrainArgs& args) {
   Config config;
   std::string run_dir;
@@ -83,6 +104,10 @@ int run_train(const TrainArgs& args) {
                       "pass the directory printed at the start of the run (runs/<date>-<time>)");
     apply_toml(config, util::read_text(saved), saved);
     for (const auto& o : args.overrides) apply_override(config, o);
+    if (config.swarm.algo != "single")
+      throw UserError(fmt::format("{}: resuming a {} run is not supported yet", run_dir, config.swarm.algo),
+                      "only swarm.algo = single runs resume for now; its per-particle checkpoints are in "
+                      "checkpoints/particle-<i>/");
     train::resolve_checkpoint_dir(run_dir);  // fail now, before loading data, if none is usable
   } else {
     config = load_config(args.config_file.empty() ? std::nullopt : std::optional(args.config_file), args.overrides);
@@ -105,6 +130,16 @@ int run_train(const TrainArgs& args) {
   if (config.run.progress != "quiet")
     std::cerr << "# effective config (" << run_dir << "/config.toml)\n" << effective << "\n";
 
+  if (config.swarm.algo != "single") {
+    ConsoleObserver console(config.run.progress, config.train.log_every);
+    std::cerr << fmt::format("data: {} train, {} val, {} test samples of {}x{}x{} ({})\n", splits.train.size(),
+                             splits.val.size(), splits.test.size(), splits.train.shape().channels,
+                             splits.train.shape().height, splits.train.shape().width, splits.train.source);
+    const auto s = run_local_swarm(config, splits, run_dir, effective, console);
+    print_swarm_summary(s, run_dir);
+    return 0;
+  }
+
   train::RunSetup setup;
   setup.data = config.data;
   setup.train = config.train;
@@ -116,7 +151,7 @@ int run_train(const TrainArgs& args) {
   ConsoleObserver console(config.run.progress, config.train.log_every);
   std::cerr << fmt::format("data: {} train, {} val, {} test samples of {}x{}x{} ({})\n", splits.train.size(),
                            splits.val.size(), splits.test.size(), splits.train.shape().channels,
-                           splits.train.shape().height, splits.train.shape().width, config.data.dir);
+                           splits.train.shape().height, splits.train.shape().width, splits.train.source);
   const train::RunResult result = train::run_single(setup, splits, console);
   console.finish();
   print_summary(result, run_dir);
@@ -158,7 +193,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "nosync 0.1.0");
 
   TrainArgs train_args;
-  auto* train_cmd = app.add_subcommand("train", "train a model (single worker until the swarm lands)");
+  auto* train_cmd = app.add_subcommand("train", "train a model: one worker, a NoSync swarm or a baseline (swarm.algo)");
   train_cmd->add_option("--config", train_args.config_file, "TOML config file")->check(CLI::ExistingFile);
   train_cmd->add_option("--set", train_args.overrides, "override a key: section.key=value (repeatable)")
       ->take_all();
@@ -173,6 +208,24 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--set", eval_args.overrides, "override a key of the checkpoint's config (e.g. data.dir)")
       ->take_all();
   eval_cmd->footer(describe_keys());
+
+  std::string compare_config;
+  std::vector<std::string> compare_overrides;
+  std::string compare_algos = "single,sync,local-sgd,easgd,nosync";
+  CompareOptions compare_options;
+  compare_options.out_dir = "";
+  auto* compare_cmd = app.add_subcommand("compare", "run several algorithms under one budget and report side by side");
+  compare_cmd->add_option("--config", compare_config, "TOML config file shared by every run")->check(CLI::ExistingFile);
+  compare_cmd->add_option("--set", compare_overrides, "override a key: section.key=value (repeatable)")->take_all();
+  compare_cmd->add_option("--algos", compare_algos, "comma-separated: single,sync,local-sgd,easgd,nosync")
+      ->capture_default_str();
+  compare_cmd->add_option("--budget", compare_options.budget,
+                          "samples: equal total samples; steps: equal steps per worker")
+      ->capture_default_str();
+  compare_cmd->add_option("--target", compare_options.target, "test accuracy for time/samples to target")
+      ->capture_default_str();
+  compare_cmd->add_option("--out", compare_options.out_dir, "output directory (default runs/compare-<date>-<time>)");
+  compare_cmd->footer(describe_keys());
 
   try {
     app.parse(argc, argv);
@@ -190,6 +243,19 @@ int main(int argc, char** argv) {
 
   try {
     if (train_cmd->parsed()) return run_train(train_args);
+    if (compare_cmd->parsed()) {
+      const Config base = load_config(
+          compare_config.empty() ? std::nullopt : std::optional(compare_config), compare_overrides);
+      std::stringstream algos(compare_algos);
+      for (std::string a; std::getline(algos, a, ',');)
+        if (!a.empty()) compare_options.algos.push_back(a);
+      if (compare_options.out_dir.empty()) {
+        compare_options.out_dir = timestamp_dir();
+        compare_options.out_dir.insert(5, "compare-");
+      }
+      set_threads(base.train.threads);
+      return run_compare(base, compare_options);
+    }
     return run_eval(eval_args);
   } catch (const UserError& e) {
     return report("error", one_line(e), kExitUserError);

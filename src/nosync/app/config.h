@@ -12,6 +12,7 @@
 
 #include "nosync/data/dataset.h"
 #include "nosync/models/registry.h"
+#include "nosync/swarm/options.h"
 #include "nosync/train/options.h"
 
 namespace nosync::app {
@@ -26,6 +27,7 @@ struct Config {
   models::ModelOptions model;
   train::TrainOptions train;
   train::CheckpointOptions checkpoint;
+  swarm::SwarmOptions swarm;
   RunOptions run;
 };
 

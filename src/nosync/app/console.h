@@ -19,6 +19,7 @@ class ConsoleObserver : public train::Observer {
   void on_checkpoint(const std::string& dir) override;
   void on_resume(int64_t step, const std::string& dir) override;
   void finish();  // ends the live line
+  void message(const std::string& text) { line(text); }  // a permanent line
 
  private:
   void line(const std::string& text);  // a permanent line (clears the live line first)

@@ -51,6 +51,29 @@ EvalResult Evaluator::run(models::NetImpl& net) const {
   return r;
 }
 
+torch::Tensor Evaluator::probabilities(models::NetImpl& net) const {
+  torch::NoGradGuard no_grad;
+  const bool was_training = net.is_training();
+  net.eval();
+  std::vector<torch::Tensor> parts;
+  for (int64_t begin = 0; begin < labels_.size(0); begin += batch_size_) {
+    const int64_t end = std::min(labels_.size(0), begin + batch_size_);
+    parts.push_back(torch::softmax(net.forward(features_.slice(0, begin, end)), 1));
+  }
+  net.train(was_training);
+  return torch::cat(parts);
+}
+
+EvalResult Evaluator::score(const torch::Tensor& probabilities) const {
+  EvalResult r;
+  r.samples = labels_.size(0);
+  if (r.samples == 0) return r;
+  auto p = probabilities.gather(1, labels_.unsqueeze(1)).clamp_min(1e-12);
+  r.loss = -p.log().mean().item<double>();
+  r.accuracy = probabilities.argmax(1).eq(labels_).to(torch::kDouble).mean().item<double>();
+  return r;
+}
+
 Trainer::Trainer(models::Net net, const TrainOptions& options, const data::Dataset& train_set,
                  const data::Normalization& norm, const data::LoaderOptions& loader_options,
                  int64_t total_steps)
@@ -146,9 +169,11 @@ void Trainer::scale_momentum(double factor) {
   torch::NoGradGuard no_grad;
   for (auto& [key, state] : optimizer_->state()) {
     if (auto* s = dynamic_cast<torch::optim::SGDParamState*>(state.get())) {
-      if (s->momentum_buffer().defined()) s->momentum_buffer().mul_(factor);
+      if (s->momentum_buffer().defined())  // zero_ rather than mul_(0): the buffer may hold NaN
+        factor == 0 ? s->momentum_buffer().zero_() : s->momentum_buffer().mul_(factor);
     } else if (auto* a = dynamic_cast<torch::optim::AdamWParamState*>(state.get())) {
-      a->exp_avg().mul_(factor);
+      factor == 0 ? a->exp_avg().zero_() : a->exp_avg().mul_(factor);
+      if (factor == 0) a->exp_avg_sq().zero_();
     }
   }
 }

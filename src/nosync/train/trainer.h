@@ -28,6 +28,9 @@ class Evaluator {
  public:
   Evaluator(const data::Dataset& dataset, const data::Normalization& norm, int64_t batch_size = 1000);
   EvalResult run(models::NetImpl& net) const;
+  // Softmax probabilities [N, classes] (for ensembles) and their score against the labels.
+  torch::Tensor probabilities(models::NetImpl& net) const;
+  EvalResult score(const torch::Tensor& probabilities) const;
   int64_t size() const { return labels_.size(0); }
 
  private:

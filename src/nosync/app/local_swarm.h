@@ -1,0 +1,21 @@
+// Runs a swarm (or a baseline) as N particles on threads of this process over the local board.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "nosync/app/config.h"
+#include "nosync/app/console.h"
+#include "nosync/data/dataset.h"
+
+namespace nosync::app {
+
+// Trains, writes metrics.jsonl, checkpoints and summary.json under run_dir; returns the summary.
+nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits, const std::string& run_dir,
+                               const std::string& config_toml, ConsoleObserver& console);
+
+// Particles a config asks for (swarm.particles, 0 = one per core).
+int particle_count(const Config& config);
+
+}  // namespace nosync::app

@@ -1,0 +1,59 @@
+// How particles see each other: one small interface, implemented by the local board (threads in
+// one process, local_board.h) and later by MPI ranks.
+//
+// Words used below: a *particle* is one worker with its own model; its *snapshot* is a flat
+// float copy of its parameters plus a header (fitness, step, version). `publish` never waits
+// for another particle; `headers` and `fetch` return whatever has arrived, possibly stale.
+// Collectives (allreduce_sum, barrier) block until every particle calls them and exist for the
+// baselines (sync, local-sgd, easgd) and the swarm-mean attractor.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace nosync::comm {
+
+// Thrown by a collective (and by publish/fetch) once the transport was aborted because some
+// particle failed: the peers stop instead of waiting forever.
+class Aborted : public std::runtime_error {
+ public:
+  Aborted() : std::runtime_error("transport aborted: another particle failed") {}
+};
+
+struct Header {
+  int particle = -1;
+  int64_t step = -1;  // the publisher's step when it published; -1 = nothing published yet
+  double fitness = std::numeric_limits<double>::infinity();  // lower is better
+  uint64_t version = 0;  // increments with every publish of this particle; 0 = none yet
+  bool valid() const { return version > 0; }
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual int particle() const = 0;   // this endpoint's particle id, 0..particles()-1
+  virtual int particles() const = 0;
+
+  // Makes `weights` (flat, float, numel fixed per board) and `fitness` visible to the others.
+  // Copies; returns without waiting for any other particle.
+  virtual void publish(const torch::Tensor& weights, double fitness, int64_t step) = 0;
+  // The latest header of every particle, indexed by particle id.
+  virtual std::vector<Header> headers() = 0;
+  // Copies the latest published weights of `particle` into `out`; returns their header
+  // (invalid header and `out` untouched when that particle has published nothing yet).
+  virtual Header fetch(int particle, torch::Tensor& out) = 0;
+
+  // Element-wise sum over all particles, in place; blocks until all particles have called it.
+  // `t`: contiguous float, same numel on every particle (may differ from the snapshot size).
+  // The result is bit-identical on every particle.
+  virtual void allreduce_sum(torch::Tensor& t) = 0;
+  // Blocks until all particles have called it. Publishes made before it are visible to every
+  // particle's headers/fetch after it.
+  virtual void barrier() = 0;
+};
+
+}  // namespace nosync::comm

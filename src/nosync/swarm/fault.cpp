@@ -1,0 +1,58 @@
+#include "nosync/swarm/fault.h"
+
+#include <cstdlib>
+#include <sstream>
+
+#include "nosync/util/error.h"
+
+namespace nosync::swarm {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, sep))
+    if (!part.empty()) out.push_back(part);
+  return out;
+}
+
+}  // namespace
+
+std::vector<Fault> parse_faults(const std::string& spec, const std::string& source) {
+  std::vector<Fault> faults;
+  for (const auto& item : split(spec, ',')) {
+    const auto fields = split(item, ':');
+    auto bad = [&](const std::string& what) {
+      return UserError(fmt::format("{}: fault '{}': {}", source, item, what),
+                       "write e.g. nan:particle=1:step=200 or slow:particle=0:factor=4");
+    };
+    Fault f;
+    f.kind = fields.at(0);
+    if (f.kind != "nan" && f.kind != "slow") throw bad("unknown kind (nan or slow)");
+    for (size_t i = 1; i < fields.size(); ++i) {
+      const auto eq = fields[i].find('=');
+      if (eq == std::string::npos) throw bad("expected key=value after ':'");
+      const std::string key = fields[i].substr(0, eq), value = fields[i].substr(eq + 1);
+      char* end = nullptr;
+      const double v = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0') throw bad(fmt::format("'{}' is not a number", value));
+      if (key == "particle") f.particle = static_cast<int>(v);
+      else if (key == "step") f.step = static_cast<int64_t>(v);
+      else if (key == "factor") f.factor = v;
+      else throw bad(fmt::format("unknown field '{}'", key));
+    }
+    if (f.particle < 0) throw bad("particle=N is required");
+    if (f.kind == "slow" && !(f.factor >= 1)) throw bad("factor must be >= 1");
+    faults.push_back(f);
+  }
+  return faults;
+}
+
+std::vector<Fault> active_faults(const std::string& config_spec) {
+  if (const char* env = std::getenv("NOSYNC_FAULT")) return parse_faults(env, "NOSYNC_FAULT");
+  return parse_faults(config_spec, "swarm.fault");
+}
+
+}  // namespace nosync::swarm

@@ -1,0 +1,27 @@
+// Fault injection for tests and demonstrations, through one switch: the config key
+// swarm.fault or the environment variable NOSYNC_FAULT (which wins), e.g.
+//   nan:particle=1:step=200     particle 1's weights become NaN after step 200
+//   slow:particle=0:factor=4    particle 0 sleeps so that each step takes 4x as long
+// Several faults are separated by commas.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nosync::swarm {
+
+struct Fault {
+  std::string kind;      // nan | slow
+  int particle = -1;
+  int64_t step = 0;      // nan: after this step
+  double factor = 1.0;   // slow: step-time multiplier
+};
+
+// Parses the spec; a malformed one is a UserError naming `source` (the key or variable).
+std::vector<Fault> parse_faults(const std::string& spec, const std::string& source);
+
+// The faults in effect: NOSYNC_FAULT if set, otherwise `config_spec` (swarm.fault).
+std::vector<Fault> active_faults(const std::string& config_spec);
+
+}  // namespace nosync::swarm

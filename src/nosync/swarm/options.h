@@ -1,0 +1,31 @@
+// Options of the swarm and of the baseline strategies (the [swarm] config section).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace nosync::swarm {
+
+struct SwarmOptions {
+  std::string algo = "nosync";     // single | sync | local-sgd | easgd | nosync
+  int64_t particles = 0;           // workers; 0 = one per core
+  int64_t tau = 100;               // steps between exchanges (nosync, local-sgd, easgd)
+  std::string attractor = "gbest"; // gbest | lbest | mean | pso
+  int64_t lbest_k = 1;             // lbest: neighbours on each side of the ring
+  double c1 = 0.5;                 // pso: pull toward the personal best
+  double c2 = 0.5;                 // pso: pull toward the global best
+  std::string rho_schedule = "linear";  // constant | linear | cosine, from rho0 to rho1
+  double rho0 = 0.1;
+  double rho1 = 1.0;               // 1 at the end forces a single model
+  bool random_r = true;            // multiply the pull by r ~ U(0,1) per exchange (seeded)
+  std::string momentum_on_pull = "keep";  // keep | reset | scale (by 1 - rho*r)
+  std::string fitness = "val";     // val: loss on a fixed validation subset | train_ema
+  int64_t fitness_samples = 512;   // val fitness: samples of the validation split used
+  bool shard = false;              // disjoint shards of the training set instead of own shuffles
+  bool deterministic = false;      // exchanges in lock-step by step count (tests, debugging)
+  double easgd_alpha = 0.1;        // easgd: elastic coefficient per exchange
+  bool sync_scale_lr = false;      // sync: multiply lr by the number of workers
+  std::string fault;               // fault injection (fault.h); NOSYNC_FAULT overrides it
+};
+
+}  // namespace nosync::swarm

@@ -1,0 +1,292 @@
+// One particle's training run with the exchange of its algorithm.
+#include "nosync/swarm/worker.h"
+
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "nosync/swarm/algorithm.h"
+#include "nosync/swarm/fault.h"
+#include "nosync/train/checkpoint.h"
+#include "nosync/train/trainer.h"
+#include "nosync/util/error.h"
+
+namespace nosync::swarm {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+constexpr int64_t kBatchNormBatches = 20;  // training batches to re-estimate BN statistics
+
+// The exchange of the NoSync algorithm (DESIGN.md §2) for one particle.
+class NoSyncExchange {
+ public:
+  NoSyncExchange(const WorkerSetup& setup, train::Trainer& trainer, comm::Transport& transport)
+      : options_(setup.swarm),
+        self_(setup.particle),
+        trainer_(trainer),
+        transport_(transport),
+        rng_(static_cast<uint64_t>(setup.train.seed) * 0x9E3779B97F4A7C15ULL + 0x5157ULL),
+        attractor_(torch::empty_like(trainer.flat_params())) {
+    if (options_.attractor == "pso") pbest_ = trainer.flat_params().clone();
+  }
+
+  // Returns the metrics record of this exchange.
+  nlohmann::json exchange(int64_t step, double fitness, double progress, Recorder& recorder, bool& respawned) {
+    torch::Tensor& x = trainer_.flat_params();
+    const bool finite = std::isfinite(fitness) && all_finite(x);
+    if (!finite) fitness = std::numeric_limits<double>::infinity();
+    transport_.publish(x, fitness, step);
+    if (options_.attractor == "pso" && finite && fitness < pbest_fitness_) {
+      pbest_fitness_ = fitness;
+      pbest_.copy_(x);
+    }
+    if (options_.deterministic) transport_.barrier();  // everyone has published this step
+
+    const auto view = transport_.headers();
+    const double rho = rho_at(options_, progress);
+    const double r = options_.random_r ? std::uniform_real_distribution<double>(0, 1)(rng_) : 1.0;
+    nlohmann::json rec = {{"event", "exchange"}, {"particle", self_}, {"step", step}, {"fitness", fitness},
+                          {"rho", rho}, {"r", r}};
+
+    int target = -1;
+    int64_t published_step = step;
+    if (options_.attractor == "mean") {
+      published_step = swarm_mean(view);
+      target = -2;  // the mean is a point of its own
+    } else {
+      target = options_.attractor == "lbest" ? best_in_neighbourhood(view, self_, static_cast<int>(options_.lbest_k))
+                                             : best_particle(view);
+      if (target >= 0 && target != self_) published_step = transport_.fetch(target, attractor_).step;
+    }
+    rec["attractor"] = target == -2 ? nlohmann::json("mean") : nlohmann::json(target);
+    rec["staleness"] = step - published_step;
+    respawned = false;
+
+    const bool have_point = target == -2 || (target >= 0 && target != self_);
+    if (!finite) {
+      // A diverged particle is re-spawned from the attractor (or stays put if nobody is usable).
+      if (have_point) {
+        x.copy_(attractor_);
+        trainer_.scale_momentum(0);
+        respawned = true;
+        recorder.warn(fmt::format("particle {} has non-finite loss or weights at step {}: re-spawned from {}",
+                                  self_, step, rec["attractor"].dump()));
+      }
+      rec["respawned"] = respawned;
+      if (options_.deterministic) transport_.barrier();
+      return rec;
+    }
+    if (have_point) {
+      rec["distance"] = (attractor_ - x).norm().item<double>();
+      const double coeff = rho * r;
+      if (options_.attractor == "pso") {
+        const double r2 = options_.random_r ? std::uniform_real_distribution<double>(0, 1)(rng_) : 1.0;
+        pso_pull(x, pbest_, attractor_, options_.c1 * r * rho, options_.c2 * r2 * rho);
+      } else {
+        pull(x, attractor_, coeff);
+      }
+      if (options_.momentum_on_pull == "reset") trainer_.scale_momentum(0);
+      else if (options_.momentum_on_pull == "scale") trainer_.scale_momentum(1 - coeff);
+      if (options_.attractor == "mean" && coeff > 0 && train::has_batchnorm(*trainer_.net()))
+        train::recompute_batchnorm(*trainer_.net(), const_cast<data::BatchLoader&>(trainer_.loader()),
+                                   kBatchNormBatches);
+    } else {
+      rec["distance"] = 0.0;  // this particle is the attractor: it is not pulled
+    }
+    if (options_.deterministic) transport_.barrier();  // nobody publishes again before all have read
+    return rec;
+  }
+
+ private:
+  // Mean of every valid, finite published snapshot into attractor_; returns the oldest step used.
+  int64_t swarm_mean(const std::vector<comm::Header>& view) {
+    attractor_.zero_();
+    if (!scratch_.defined()) scratch_ = torch::empty_like(attractor_);
+    int used = 0;
+    int64_t oldest = std::numeric_limits<int64_t>::max();
+    for (const auto& h : view) {
+      if (!h.valid() || !std::isfinite(h.fitness)) continue;
+      const auto got = transport_.fetch(h.particle, scratch_);
+      attractor_.add_(scratch_);
+      oldest = std::min(oldest, got.step);
+      ++used;
+    }
+    NOSYNC_CHECK(used > 0, "mean attractor with no valid particle (self just published)");
+    attractor_.div_(used);
+    return oldest;
+  }
+
+  const SwarmOptions& options_;
+  int self_;
+  train::Trainer& trainer_;
+  comm::Transport& transport_;
+  std::mt19937_64 rng_;
+  torch::Tensor attractor_, scratch_, pbest_;
+  double pbest_fitness_ = std::numeric_limits<double>::infinity();
+};
+
+// Mean distance to their centroid of the snapshots the swarm has published (exploration).
+double published_diversity(comm::Transport& transport, const torch::Tensor& like) {
+  std::vector<torch::Tensor> points;
+  for (const auto& h : transport.headers()) {
+    if (!h.valid()) continue;
+    torch::Tensor t = torch::empty_like(like);
+    if (transport.fetch(h.particle, t).valid() && all_finite(t)) points.push_back(std::move(t));
+  }
+  return diversity(points);
+}
+
+}  // namespace
+
+WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::Splits& splits,
+                        comm::Transport& transport, Recorder& recorder) {
+  const auto& opt = setup.train;
+  const auto& sw = setup.swarm;
+  const int n = transport.particles();
+  data::LoaderOptions loader;
+  loader.batch_size = opt.batch_size;
+  loader.seed = static_cast<uint64_t>(opt.seed);
+  loader.augment_crop = setup.data.augment_crop;
+  loader.augment_flip = setup.data.augment_flip;
+  if (sw.shard) {
+    loader.shard_index = setup.particle;
+    loader.shard_count = n;
+  }
+  const int64_t total = train::total_steps(opt, splits.train.size() / (sw.shard ? n : 1));
+  train::Trainer trainer(std::move(net), opt, splits.train, splits.norm, loader, total);
+  const int64_t steps_per_epoch = trainer.loader().batches_per_epoch();
+  const int64_t fitness_n = std::min(sw.fitness_samples, splits.val.size());
+  const train::Evaluator fitness_eval(splits.val.slice(0, fitness_n), splits.norm);
+  const int64_t checkpoint_every = setup.checkpoint.every > 0 ? setup.checkpoint.every : steps_per_epoch;
+  const int64_t eval_every = opt.eval_every > 0 ? opt.eval_every : steps_per_epoch;
+  const train::Evaluator val_eval(splits.val, splits.norm), test_eval(splits.test, splits.norm);
+  const std::string checkpoints_dir = fmt::format("{}/checkpoints/particle-{}", setup.run_dir, setup.particle);
+
+  std::unique_ptr<NoSyncExchange> nosync;
+  if (sw.algo == "nosync") nosync = std::make_unique<NoSyncExchange>(setup, trainer, transport);
+  torch::Tensor center;  // easgd
+  if (sw.algo == "easgd") center = trainer.flat_params().clone();
+  if (sw.algo == "sync") {
+    if (sw.sync_scale_lr) trainer.set_lr_multiplier(n);
+    trainer.set_gradient_hook([&trainer, &transport, n] {
+      transport.allreduce_sum(trainer.flat_grads());
+      trainer.flat_grads().div_(n);
+    });
+  }
+
+  double nan_after = -1, slow_factor = 1;
+  for (const auto& f : active_faults(sw.fault)) {
+    if (f.particle != setup.particle) continue;
+    if (f.kind == "nan") nan_after = static_cast<double>(f.step);
+    if (f.kind == "slow") slow_factor = f.factor;
+  }
+
+  WorkerResult result;
+  result.particle = setup.particle;
+  const auto start = Clock::now();
+  double loss_ema = std::numeric_limits<double>::quiet_NaN();
+  double window_loss = 0, window_s = 0;
+  int64_t window_steps = 0;
+  train::Progress p;
+  p.total_steps = total;
+  while (trainer.steps_done() < total) {
+    const auto t0 = Clock::now();
+    const float loss = trainer.step();
+    if (slow_factor > 1)  // injected straggler: stretch this step to factor x its time
+      std::this_thread::sleep_for(std::chrono::duration<double>(seconds_since(t0) * (slow_factor - 1)));
+    if (nan_after >= 0 && trainer.steps_done() == static_cast<int64_t>(nan_after)) {
+      trainer.flat_params().fill_(std::numeric_limits<float>::quiet_NaN());
+      recorder.warn(fmt::format("fault injected: particle {} weights set to NaN after step {}", setup.particle,
+                                trainer.steps_done()));
+    }
+    const double dt = seconds_since(t0);
+    result.train_s += dt;
+    const int64_t step = trainer.steps_done();
+    loss_ema = !std::isfinite(loss_ema) || !std::isfinite(loss) ? loss : 0.9 * loss_ema + 0.1 * loss;
+    window_loss += loss;
+    window_s += dt;
+    ++window_steps;
+    p.step = step;
+    p.epoch = static_cast<double>(step) / steps_per_epoch;
+    p.lr = trainer.lr();
+    p.elapsed_s = seconds_since(start);
+    p.train_loss = window_loss / window_steps;
+    p.samples_per_s = window_s > 0 ? window_steps * opt.batch_size / window_s : 0;
+    recorder.progress(setup.particle, p);
+    if (step % opt.log_every == 0 || step == total) {
+      recorder.record({{"event", "train"}, {"particle", setup.particle}, {"step", step}, {"epoch", p.epoch},
+                       {"wall_s", p.elapsed_s}, {"train_loss", p.train_loss}, {"lr", p.lr},
+                       {"samples_per_s", p.samples_per_s}});
+      window_loss = window_s = 0;
+      window_steps = 0;
+    }
+    if (sw.algo == "single" || sw.algo == "sync") {
+      if (!std::isfinite(loss))
+        throw UserError(fmt::format("training diverged: loss is {} at step {} (particle {})", loss, step,
+                                    setup.particle),
+                        "lower train.lr or add train.warmup_steps");
+    } else if (step % sw.tau == 0 && step < total) {
+      const auto e0 = Clock::now();
+      nlohmann::json rec;
+      if (sw.algo == "nosync") {
+        const double fitness = sw.fitness == "train_ema" ? loss_ema : fitness_eval.run(*trainer.net()).loss;
+        bool respawned = false;
+        rec = nosync->exchange(step, fitness, static_cast<double>(step) / total, recorder, respawned);
+        result.respawns += respawned;
+      } else if (sw.algo == "local-sgd") {
+        transport.publish(trainer.flat_params(), loss_ema, step);  // for the diversity record
+        transport.allreduce_sum(trainer.flat_params());
+        trainer.flat_params().div_(n);
+        rec = {{"event", "exchange"}, {"particle", setup.particle}, {"step", step}, {"attractor", "average"}};
+      } else {  // easgd, synchronous form (Zhang et al. 2015, eq. 5-6)
+        torch::NoGradGuard no_grad;
+        transport.publish(trainer.flat_params(), loss_ema, step);
+        auto diff = trainer.flat_params() - center;
+        trainer.flat_params().sub_(diff, sw.easgd_alpha);
+        transport.allreduce_sum(diff);
+        center.add_(diff, sw.easgd_alpha);
+        rec = {{"event", "exchange"}, {"particle", setup.particle}, {"step", step}, {"attractor", "center"},
+               {"distance", (trainer.flat_params() - center).norm().item<double>()}};
+      }
+      const double ex_s = seconds_since(e0);
+      result.exchange_s += ex_s;
+      ++result.exchanges;
+      rec["exchange_ms"] = 1e3 * ex_s;
+      rec["wall_s"] = seconds_since(start);
+      recorder.record(rec);
+      if (setup.particle == 0) {
+        recorder.record({{"event", "swarm"}, {"step", step}, {"wall_s", seconds_since(start)},
+                         {"diversity", published_diversity(transport, trainer.flat_params())}});
+      }
+    }
+    if (step % eval_every == 0 || step == total) {
+      const auto val = val_eval.run(*trainer.net());
+      const auto test = test_eval.run(*trainer.net());
+      recorder.record({{"event", "eval"}, {"particle", setup.particle}, {"step", step}, {"epoch", p.epoch},
+                       {"wall_s", seconds_since(start)}, {"val_loss", val.loss}, {"val_accuracy", val.accuracy},
+                       {"test_loss", test.loss}, {"test_accuracy", test.accuracy}});
+      p.val = val;
+      p.test = test;
+      recorder.progress(setup.particle, p);
+      p.val.reset();
+      p.test.reset();
+    }
+    if (step % checkpoint_every == 0 || step == total) {
+      train::CheckpointContent ck;
+      ck.model = trainer.model_state();
+      ck.optimizer = trainer.optimizer_state();
+      ck.state = {{"trainer", trainer.progress_state()}, {"particle", setup.particle}, {"algo", sw.algo}};
+      ck.config_toml = setup.config_toml;
+      train::write_checkpoint(checkpoints_dir, step, ck, static_cast<int>(setup.checkpoint.keep));
+    }
+  }
+  result.steps = trainer.steps_done();
+  return result;
+}
+
+}  // namespace nosync::swarm

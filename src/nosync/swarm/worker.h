@@ -1,0 +1,53 @@
+// One particle's run under any transport: train, and every tau steps exchange with the swarm
+// according to the algorithm (nosync, local-sgd, easgd) or all-reduce gradients every step
+// (sync). Knows the Transport interface only: not threads, not MPI.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "nosync/comm/transport.h"
+#include "nosync/data/dataset.h"
+#include "nosync/models/registry.h"
+#include "nosync/swarm/options.h"
+#include "nosync/train/loop.h"
+#include "nosync/train/options.h"
+
+namespace nosync::swarm {
+
+// Where a particle's events go. Implementations must be thread-safe.
+class Recorder {
+ public:
+  virtual ~Recorder() = default;
+  virtual void record(const nlohmann::json& event) = 0;             // one metrics.jsonl record
+  virtual void progress(int particle, const train::Progress& p) {}   // after every step
+  virtual void warn(const std::string& message) = 0;
+};
+
+struct WorkerSetup {
+  int particle = 0;
+  SwarmOptions swarm;
+  train::TrainOptions train;  // this particle's options (seed, lr, batch size may differ)
+  train::CheckpointOptions checkpoint;
+  data::DataOptions data;
+  std::string run_dir;        // checkpoints go to run_dir/checkpoints/particle-<i>/
+  std::string config_toml;
+  int64_t threads = 1;        // intra-op threads of this particle
+};
+
+struct WorkerResult {
+  int particle = 0;
+  int64_t steps = 0;
+  double train_s = 0;      // seconds inside training steps
+  double exchange_s = 0;   // seconds inside exchanges, on the training thread
+  int64_t exchanges = 0;
+  int64_t respawns = 0;
+};
+
+// Runs `net` (already initialised) as particle setup.particle. The net is trained in place.
+WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::Splits& splits,
+                        comm::Transport& transport, Recorder& recorder);
+
+}  // namespace nosync::swarm

@@ -1,0 +1,139 @@
+// The swarm on the local transport, end to end on synthetic data: NoSync and every baseline
+// learn, lock-step mode is bit-identical, a NaN particle is re-spawned, sync keeps one model.
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "nosync/app/local_swarm.h"
+#include "nosync/train/checkpoint.h"
+#include "support/test_support.h"
+
+namespace nosync::app {
+namespace {
+
+Config swarm_config(const std::string& algo, int particles) {
+  Config c;
+  c.data.format = "synthetic";
+  c.data.val_size = 256;
+  c.data.synthetic_train = 1280;
+  c.data.synthetic_test = 256;
+  c.model.name = "mlp";
+  c.model.width = 0.25;
+  c.train.steps = 60;
+  c.train.batch_size = 32;
+  c.train.threads = 1;
+  c.train.log_every = 10;
+  c.checkpoint.every = 30;
+  c.swarm.algo = algo;
+  c.swarm.particles = particles;
+  c.swarm.tau = 10;
+  c.swarm.fitness_samples = 128;
+  c.run.progress = "quiet";
+  return c;
+}
+
+class LocalSwarm : public ::testing::Test {
+ protected:
+  nlohmann::json run(const Config& c, const std::string& name) {
+    const auto splits = data::load_splits(c.data);
+    const std::string dir = tmp_.file(name);
+    std::filesystem::create_directories(dir);
+    ConsoleObserver console("quiet", 100);
+    return run_local_swarm(c, splits, dir, to_toml(c), console);
+  }
+  std::vector<nlohmann::json> events(const std::string& name, const std::string& kind) {
+    std::ifstream in(tmp_.file(name) + "/metrics.jsonl");
+    std::vector<nlohmann::json> out;
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line);
+      if (j["event"] == kind) out.push_back(j);
+    }
+    return out;
+  }
+  testing::TempDir tmp_;
+};
+
+TEST_F(LocalSwarm, NoSyncLearnsAndReportsAllThreeModels) {
+  const auto s = run(swarm_config("nosync", 3), "nosync");
+  EXPECT_EQ(s["particles"], 3);
+  for (const char* model : {"best", "average", "ensemble"}) {
+    ASSERT_TRUE(s.contains(model)) << model;
+    EXPECT_GT(s[model]["test_accuracy"].get<double>(), 0.85) << model << " (chance is 0.25)";
+  }
+  const auto exchanges = events("nosync", "exchange");
+  EXPECT_EQ(exchanges.size(), 3u * 5u);  // steps 10..50 for each of 3 particles
+  for (const auto& e : exchanges) {
+    for (const char* key : {"particle", "fitness", "attractor", "distance", "rho", "staleness", "exchange_ms"})
+      EXPECT_TRUE(e.contains(key)) << key << " in " << e.dump();
+  }
+  EXPECT_FALSE(events("nosync", "swarm").empty()) << "no diversity records";
+  EXPECT_TRUE(std::filesystem::exists(tmp_.file("nosync/checkpoints/particle-2/latest")));
+  EXPECT_TRUE(std::filesystem::exists(tmp_.file("nosync/checkpoints/average/latest")));
+}
+
+TEST_F(LocalSwarm, EveryBaselineLearns) {
+  for (const std::string algo : {"sync", "local-sgd", "easgd"}) {
+    const auto s = run(swarm_config(algo, 2), algo);
+    EXPECT_EQ(s["algo"], algo);
+    EXPECT_GT(s["best"]["test_accuracy"].get<double>(), 0.85) << algo;
+    EXPECT_GT(s["average"]["test_accuracy"].get<double>(), 0.85) << algo;
+  }
+}
+
+TEST_F(LocalSwarm, SyncKeepsEveryWorkerOnOneModel) {
+  run(swarm_config("sync", 3), "sync");
+  const auto a = train::read_checkpoint(tmp_.file("sync/checkpoints/particle-0"));
+  for (int i = 1; i < 3; ++i) {
+    const auto b = train::read_checkpoint(tmp_.file("sync/checkpoints/particle-" + std::to_string(i)));
+    for (size_t k = 0; k < a.model.size(); ++k)
+      EXPECT_TRUE(a.model[k].second.equal(b.model[k].second)) << "particle " << i << " " << a.model[k].first;
+  }
+}
+
+TEST_F(LocalSwarm, DeterministicModeIsBitIdentical) {
+  for (const std::string attractor : {"gbest", "mean", "pso", "lbest"}) {
+    auto c = swarm_config("nosync", 3);
+    c.swarm.deterministic = true;
+    c.swarm.attractor = attractor;
+    run(c, attractor + "-a");
+    run(c, attractor + "-b");
+    for (int i = 0; i < 3; ++i) {
+      const std::string p = "/checkpoints/particle-" + std::to_string(i);
+      const auto a = train::read_checkpoint(tmp_.file(attractor + "-a" + p));
+      const auto b = train::read_checkpoint(tmp_.file(attractor + "-b" + p));
+      for (size_t k = 0; k < a.model.size(); ++k)
+        EXPECT_TRUE(a.model[k].second.equal(b.model[k].second)) << attractor << " particle " << i;
+    }
+  }
+}
+
+TEST_F(LocalSwarm, NaNParticleIsRespawnedAndTheRunRecovers) {
+  auto c = swarm_config("nosync", 2);
+  c.swarm.fault = "nan:particle=1:step=25";
+  const auto s = run(c, "nan");
+  EXPECT_GE(s["respawns"].get<int>(), 1);
+  bool warned = false;
+  for (const auto& w : events("nan", "warning"))
+    warned |= w["message"].get<std::string>().find("particle 1 has non-finite") != std::string::npos &&
+              w["message"].get<std::string>().find("step 30") != std::string::npos;
+  EXPECT_TRUE(warned) << "no warning naming particle 1 and step 30";
+  // The NaN particle was never an attractor.
+  for (const auto& e : events("nan", "exchange"))
+    if (e["step"] == 30) EXPECT_NE(e["attractor"], 1);
+  EXPECT_GT(s["best"]["test_accuracy"].get<double>(), 0.85);
+  EXPECT_GT(s["average"]["test_accuracy"].get<double>(), 0.85);
+}
+
+TEST_F(LocalSwarm, ParticleCounts) {
+  for (int n : {1, 2, 4, 7}) {
+    auto c = swarm_config("nosync", n);
+    c.train.steps = 20;
+    const auto s = run(c, "n" + std::to_string(n));
+    EXPECT_EQ(s["particles"], n);
+    EXPECT_EQ(events("n" + std::to_string(n), "exchange").size(), static_cast<size_t>(n));  // step 10 only
+  }
+}
+
+}  // namespace
+}  // namespace nosync::app
