@@ -127,31 +127,22 @@ int run_train(const TrainArgs& args) {
   fs::create_directories(run_dir, ec);
   if (ec) throw UserError(fmt::format("{}: cannot create run directory: {}", run_dir, ec.message()));
   util::write_file_atomic(run_dir + "/config.toml", effective);
-  if (config.run.progress != "quiet")
+  if (config.run.progress != "quiet") {
     std::cerr << "# effective config (" << run_dir << "/config.toml)\n" << effective << "\n";
-
-  if (config.swarm.algo != "single") {
-    ConsoleObserver console(config.run.progress, config.train.log_every);
     std::cerr << fmt::format("data: {} train, {} val, {} test samples of {}x{}x{} ({})\n", splits.train.size(),
                              splits.val.size(), splits.test.size(), splits.train.shape().channels,
                              splits.train.shape().height, splits.train.shape().width, splits.train.source);
+  }
+
+  if (config.swarm.algo != "single") {
+    ConsoleObserver console(config.run.progress, config.train.log_every);
     const auto s = run_local_swarm(config, splits, run_dir, effective, console);
     print_swarm_summary(s, run_dir);
     return 0;
   }
 
-  train::RunSetup setup;
-  setup.data = config.data;
-  setup.train = config.train;
-  setup.checkpoint = config.checkpoint;
-  setup.model = config.model;
-  setup.run_dir = run_dir;
-  setup.config_toml = effective;
-  setup.resume = resume;
+  const train::RunSetup setup = single_run_setup(config, run_dir, effective, resume);
   ConsoleObserver console(config.run.progress, config.train.log_every);
-  std::cerr << fmt::format("data: {} train, {} val, {} test samples of {}x{}x{} ({})\n", splits.train.size(),
-                           splits.val.size(), splits.test.size(), splits.train.shape().channels,
-                           splits.train.shape().height, splits.train.shape().width, splits.train.source);
   const train::RunResult result = train::run_single(setup, splits, console);
   console.finish();
   print_summary(result, run_dir);

@@ -103,14 +103,7 @@ int run_compare(const Config& base, const CompareOptions& options) {
     ConsoleObserver console(c.run.progress, c.train.log_every);
     nlohmann::json s;
     if (algo == "single") {
-      train::RunSetup setup;
-      setup.data = c.data;
-      setup.train = c.train;
-      setup.checkpoint = c.checkpoint;
-      setup.model = c.model;
-      setup.run_dir = dir;
-      setup.config_toml = toml;
-      const auto r = train::run_single(setup, splits, console);
+      const auto r = train::run_single(single_run_setup(c, dir, toml, /*resume=*/false), splits, console);
       console.finish();
       s = r.summary;
       const nlohmann::json one = {{"test_accuracy", r.test.accuracy}, {"test_loss", r.test.loss}};

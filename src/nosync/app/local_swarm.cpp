@@ -49,6 +49,19 @@ class SharedRecorder : public swarm::Recorder {
 
 }  // namespace
 
+train::RunSetup single_run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml,
+                                 bool resume) {
+  train::RunSetup setup;
+  setup.data = config.data;
+  setup.train = config.train;
+  setup.checkpoint = config.checkpoint;
+  setup.model = config.model;
+  setup.run_dir = run_dir;
+  setup.config_toml = config_toml;
+  setup.resume = resume;
+  return setup;
+}
+
 int particle_count(const Config& config) {
   if (config.swarm.algo == "single") return 1;
   if (config.swarm.particles > 0) return static_cast<int>(config.swarm.particles);

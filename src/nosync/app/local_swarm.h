@@ -8,12 +8,17 @@
 #include "nosync/app/config.h"
 #include "nosync/app/console.h"
 #include "nosync/data/dataset.h"
+#include "nosync/train/loop.h"
 
 namespace nosync::app {
 
 // Trains, writes metrics.jsonl, checkpoints and summary.json under run_dir; returns the summary.
 nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits, const std::string& run_dir,
                                const std::string& config_toml, ConsoleObserver& console);
+
+// The single-worker run described by a config (swarm.algo = single).
+train::RunSetup single_run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml,
+                                 bool resume);
 
 // Particles a config asks for (swarm.particles, 0 = one per core).
 int particle_count(const Config& config);
