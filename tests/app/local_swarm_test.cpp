@@ -2,11 +2,13 @@
 // learn, lock-step mode is bit-identical, a NaN particle is re-spawned, sync keeps one model.
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 
 #include "nosync/app/local_swarm.h"
 #include "nosync/train/checkpoint.h"
+#include "nosync/util/error.h"
 #include "support/test_support.h"
 
 namespace nosync::app {
@@ -123,6 +125,36 @@ TEST_F(LocalSwarm, NaNParticleIsRespawnedAndTheRunRecovers) {
     if (e["step"] == 30) EXPECT_NE(e["attractor"], 1);
   EXPECT_GT(s["best"]["test_accuracy"].get<double>(), 0.85);
   EXPECT_GT(s["average"]["test_accuracy"].get<double>(), 0.85);
+}
+
+TEST_F(LocalSwarm, PerParticleOverridesMakeAHeterogeneousSwarm) {
+  auto c = swarm_config("nosync", 3);
+  c.swarm.overrides = "1:train.lr=0.2;1:train.batch_size=16;2:train.schedule=constant";
+  c.train.schedule = "cosine";
+  run(c, "hetero");
+  std::map<int, double> lr_at_10;
+  for (const auto& e : events("hetero", "train"))
+    if (e["step"] == 10) lr_at_10[e["particle"].get<int>()] = e["lr"].get<double>();
+  EXPECT_GT(lr_at_10.at(1), 3 * lr_at_10.at(0));      // 0.2 vs ~0.05
+  EXPECT_DOUBLE_EQ(lr_at_10.at(2), c.train.lr);        // constant schedule
+  EXPECT_LT(lr_at_10.at(0), c.train.lr);               // cosine has started to decay
+}
+
+TEST(SwarmOverrides, BadEntriesNameTheKey) {
+  Config c;
+  for (const std::string bad : {"1train.lr=0.1", "x:train.lr=0.1", "5:train.lr=0.1", "1:model.width=2",
+                                "1:train.lr=fast"}) {
+    c.swarm.overrides = bad;
+    try {
+      particle_train_options(c, 0, 2);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const UserError& e) {
+      EXPECT_NE(one_line(e).find("swarm.overrides"), std::string::npos) << one_line(e);
+    }
+  }
+  c.swarm.overrides = "1:train.lr=0.3";
+  EXPECT_DOUBLE_EQ(particle_train_options(c, 1, 2).lr, 0.3);
+  EXPECT_DOUBLE_EQ(particle_train_options(c, 0, 2).lr, Config{}.train.lr);
 }
 
 TEST_F(LocalSwarm, ParticleCounts) {

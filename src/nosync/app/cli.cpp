@@ -120,6 +120,8 @@ int run_train(const TrainArgs& args) {
   const std::string effective = to_toml(config);
 
   // Everything is validated before any work or any file is written.
+  const int particles = particle_count(config);
+  for (int i = 0; i < particles; ++i) particle_train_options(config, i, particles);
   set_threads(config.train.threads);
   const data::Splits splits = data::load_splits(config.data);
 

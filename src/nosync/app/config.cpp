@@ -168,6 +168,9 @@ const std::vector<Field>& fields() {
       make_field("swarm.fault", &C::swarm, &swarm::SwarmOptions::fault,
                  "fault injection for tests: nan:particle=P:step=S, slow:particle=P:factor=F (comma-separated; "
                  "env NOSYNC_FAULT wins)"),
+      make_field("swarm.overrides", &C::swarm, &swarm::SwarmOptions::overrides,
+                 "per-particle train.* keys for heterogeneous swarms: P:train.key=value;... "
+                 "(e.g. 1:train.lr=0.1;1:train.threads=2)"),
 
       make_field("run.dir", &C::run, &RunOptions::dir, "run directory (\"\" = runs/<date>-<time>)"),
       make_field("run.progress", &C::run, &RunOptions::progress,
@@ -388,6 +391,35 @@ Config load_config(const std::optional<std::string>& file, const std::vector<std
   }
   for (const auto& o : overrides) apply_override(config, o);
   return config;
+}
+
+train::TrainOptions particle_train_options(const Config& config, int particle, int particles) {
+  Config c = config;
+  std::stringstream entries(config.swarm.overrides);
+  for (std::string entry; std::getline(entries, entry, ';');) {
+    if (entry.empty()) continue;
+    const auto colon = entry.find(':');
+    auto bad = [&](const std::string& what) {
+      return UserError(fmt::format("swarm.overrides: '{}': {}", entry, what),
+                       "write P:train.key=value entries separated by ';', e.g. 1:train.lr=0.1");
+    };
+    if (colon == std::string::npos) throw bad("expected P:train.key=value");
+    int p = -1;
+    const std::string id = entry.substr(0, colon);
+    auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), p);
+    if (ec != std::errc() || end != id.data() + id.size()) throw bad(fmt::format("'{}' is not a particle number", id));
+    if (p < 0 || p >= particles) throw bad(fmt::format("particle {} does not exist (0..{})", p, particles - 1));
+    const std::string assignment = entry.substr(colon + 1);
+    if (assignment.rfind("train.", 0) != 0) throw bad("only train.* keys can differ between particles");
+    Config scratch;  // every entry is checked, not only this particle's
+    try {
+      apply_override(scratch, assignment);
+    } catch (const UserError& e) {
+      throw UserError(fmt::format("swarm.overrides: '{}': {}", entry, e.what()), e.hint());
+    }
+    if (p == particle) apply_override(c, assignment);
+  }
+  return c.train;
 }
 
 std::string to_toml(const Config& config) {

@@ -53,6 +53,11 @@ Config load_config(const std::optional<std::string>& file, const std::vector<std
 void apply_toml(Config& config, const std::string& text, const std::string& source);
 void apply_override(Config& config, const std::string& assignment);
 
+// The train options of particle `particle` of `particles`: config.train with the entries of
+// swarm.overrides for that particle applied. A malformed entry, a particle out of range or a
+// key outside [train] is a UserError naming swarm.overrides.
+train::TrainOptions particle_train_options(const Config& config, int particle, int particles);
+
 // The effective config as TOML, every key present, loadable by load_config.
 std::string to_toml(const Config& config);
 

@@ -72,7 +72,12 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
                                const std::string& config_toml, ConsoleObserver& console) {
   const int n = particle_count(config);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int64_t threads = config.train.threads > 0 ? config.train.threads : std::max(1, cores / n);
+  std::vector<train::TrainOptions> particle_train;
+  for (int i = 0; i < n; ++i) particle_train.push_back(particle_train_options(config, i, n));
+  auto threads_of = [&](int i) {
+    return particle_train[i].threads > 0 ? particle_train[i].threads : std::max<int64_t>(1, cores / n);
+  };
+  const int64_t threads = threads_of(0);
   const bool same_start = config.swarm.algo != "nosync";  // baselines start from one model
 
   std::vector<models::Net> nets;
@@ -93,19 +98,19 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
   for (int i = 0; i < n; ++i) {
     workers.emplace_back([&, i] {
       try {
-        omp_set_num_threads(static_cast<int>(threads));
-        at::set_num_threads(static_cast<int>(threads));
+        omp_set_num_threads(static_cast<int>(threads_of(i)));
+        at::set_num_threads(static_cast<int>(threads_of(i)));
         auto transport = board.endpoint(i);
         swarm::WorkerSetup setup;
         setup.particle = i;
         setup.swarm = config.swarm;
-        setup.train = config.train;
-        setup.train.seed = config.train.seed + i;  // each particle its own data stream
+        setup.train = particle_train[i];
+        setup.train.seed = particle_train[i].seed + i;  // each particle its own data stream
         setup.checkpoint = config.checkpoint;
         setup.data = config.data;
         setup.run_dir = run_dir;
         setup.config_toml = config_toml;
-        setup.threads = threads;
+        setup.threads = threads_of(i);
         results[i] = swarm::run_worker(setup, nets[i], splits, *transport, recorder);
       } catch (...) {
         errors[i] = std::current_exception();
@@ -143,7 +148,7 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
   double train_s = 0, exchange_s = 0;
   int64_t respawns = 0;
   for (const auto& r : results) {
-    samples += r.steps * config.train.batch_size;
+    samples += r.steps * particle_train[r.particle].batch_size;
     train_s = std::max(train_s, r.train_s);
     exchange_s += r.exchange_s;
     respawns += r.respawns;

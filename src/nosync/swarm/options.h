@@ -26,6 +26,7 @@ struct SwarmOptions {
   double easgd_alpha = 0.1;        // easgd: elastic coefficient per exchange
   bool sync_scale_lr = false;      // sync: multiply lr by the number of workers
   std::string fault;               // fault injection (fault.h); NOSYNC_FAULT overrides it
+  std::string overrides;           // per-particle train.* keys: "1:train.lr=0.1;2:train.batch_size=32"
 };
 
 }  // namespace nosync::swarm
