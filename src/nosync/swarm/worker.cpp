@@ -148,11 +148,7 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
   const auto& opt = setup.train;
   const auto& sw = setup.swarm;
   const int n = transport.particles();
-  data::LoaderOptions loader;
-  loader.batch_size = opt.batch_size;
-  loader.seed = static_cast<uint64_t>(opt.seed);
-  loader.augment_crop = setup.data.augment_crop;
-  loader.augment_flip = setup.data.augment_flip;
+  data::LoaderOptions loader = train::training_loader_options(setup.data, opt);
   if (sw.shard) {
     loader.shard_index = setup.particle;
     loader.shard_count = n;

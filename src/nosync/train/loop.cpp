@@ -25,6 +25,15 @@ const char* kRngKey = "_rng.cpu_generator";
 
 }  // namespace
 
+data::LoaderOptions training_loader_options(const data::DataOptions& data, const TrainOptions& train) {
+  data::LoaderOptions loader;
+  loader.batch_size = train.batch_size;
+  loader.seed = static_cast<uint64_t>(train.seed);
+  loader.augment_crop = data.augment_crop;
+  loader.augment_flip = data.augment_flip;
+  return loader;
+}
+
 int64_t total_steps(const TrainOptions& options, int64_t train_size) {
   if (options.steps > 0) return options.steps;
   const int64_t per_epoch = train_size / options.batch_size;
@@ -40,11 +49,7 @@ RunResult run_single(const RunSetup& setup, const data::Splits& splits, Observer
   torch::manual_seed(static_cast<uint64_t>(opt.seed));
   auto net = models::build_model(setup.model, splits.train.shape(), splits.train.num_classes);
 
-  data::LoaderOptions loader;
-  loader.batch_size = opt.batch_size;
-  loader.seed = static_cast<uint64_t>(opt.seed);
-  loader.augment_crop = setup.data.augment_crop;
-  loader.augment_flip = setup.data.augment_flip;
+  const data::LoaderOptions loader = training_loader_options(setup.data, opt);
   const int64_t total = total_steps(opt, splits.train.size());
   Trainer trainer(net, opt, splits.train, splits.norm, loader, total);
   const Evaluator val_eval(splits.val, splits.norm);

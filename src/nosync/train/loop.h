@@ -7,6 +7,7 @@
 #include <string>
 
 #include "nosync/data/dataset.h"
+#include "nosync/data/loader.h"
 #include "nosync/models/registry.h"
 #include "nosync/train/options.h"
 #include "nosync/train/trainer.h"
@@ -57,6 +58,9 @@ struct RunResult {
   int64_t parameters = 0;
   nlohmann::json summary;  // what summary.json holds
 };
+
+// The training stream of one worker: batch size and seed from `train`, augmentation from `data`.
+data::LoaderOptions training_loader_options(const data::DataOptions& data, const TrainOptions& train);
 
 // Steps to run: train.steps, or train.epochs full epochs of the training split.
 int64_t total_steps(const TrainOptions& options, int64_t train_size);
