@@ -95,6 +95,16 @@ TEST(Config, BadOverrides) {
   EXPECT_EQ(c.train.epochs, Config{}.train.epochs);
 }
 
+TEST(Config, RulesBetweenKeys) {
+  EXPECT_NO_THROW(load_config(std::nullopt, {"swarm.period_s=2"}));
+  const std::string baseline = error_of([] { load_config(std::nullopt, {"swarm.period_s=2", "swarm.algo=local-sgd"}); });
+  EXPECT_NE(baseline.find("swarm.period_s = 2 applies to swarm.algo = nosync only, not local-sgd"), std::string::npos)
+      << baseline;
+  const std::string lockstep =
+      error_of([] { load_config(std::nullopt, {"swarm.period_s=2", "swarm.deterministic=true"}); });
+  EXPECT_NE(lockstep.find("swarm.deterministic"), std::string::npos) << lockstep;
+}
+
 TEST(Config, SyntaxErrorAndKeyOutsideSection) {
   Config c;
   const std::string msg = error_of([&] { apply_toml(c, "[train]\nlr = = 1\n", "s.toml"); });

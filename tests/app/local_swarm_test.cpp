@@ -157,6 +157,20 @@ TEST(SwarmOverrides, BadEntriesNameTheKey) {
   EXPECT_DOUBLE_EQ(particle_train_options(c, 0, 2).lr, Config{}.train.lr);
 }
 
+TEST_F(LocalSwarm, ClockPeriodReplacesTau) {
+  auto c = swarm_config("nosync", 2);
+  c.swarm.tau = 1000000;  // never by step count
+  c.swarm.period_s = 1e-9;  // due after every step
+  run(c, "clock-every-step");
+  std::map<int, int> per_particle;
+  for (const auto& e : events("clock-every-step", "exchange")) ++per_particle[e["particle"].get<int>()];
+  EXPECT_EQ(per_particle[0], 59);  // steps 1..59; none after the last step
+  EXPECT_EQ(per_particle[1], 59);
+  c.swarm.period_s = 1e6;  // never due within the run
+  run(c, "clock-never");
+  EXPECT_TRUE(events("clock-never", "exchange").empty());
+}
+
 TEST_F(LocalSwarm, ParticleCounts) {
   for (int n : {1, 2, 4, 7}) {
     auto c = swarm_config("nosync", n);

@@ -86,6 +86,12 @@ int run_compare(const Config& base, const CompareOptions& options) {
   if (fs::exists(options.out_dir + "/compare.json"))
     throw UserError(fmt::format("{}: already holds a comparison", options.out_dir), "choose another --out");
 
+  for (const auto& algo : options.algos) {  // every run's config is valid before the first starts
+    Config c = base;
+    c.swarm.algo = algo;
+    check_consistency(c);
+  }
+
   const data::Splits splits = data::load_splits(base.data);
   const int64_t single_steps = train::total_steps(base.train, splits.train.size());
   nlohmann::json report = nlohmann::json::array();

@@ -135,6 +135,8 @@ const std::vector<Field>& fields() {
                  "workers (0 = one per core; single uses 1)", 0, 4096),
       make_field("swarm.tau", &C::swarm, &swarm::SwarmOptions::tau,
                  "steps between exchanges (nosync, local-sgd, easgd)", 1, 1e9),
+      make_field("swarm.period_s", &C::swarm, &swarm::SwarmOptions::period_s,
+                 "nosync: seconds between exchanges instead of tau steps (0 = use tau)", 0, 1e6),
       make_field("swarm.attractor", &C::swarm, &swarm::SwarmOptions::attractor,
                  "nosync attractor: best particle, best in ring, swarm mean, or PSO personal+global best", 1, 0,
                  {"gbest", "lbest", "mean", "pso"}),
@@ -379,6 +381,17 @@ void apply_override(Config& config, const std::string& assignment) {
   f->set(config, v);
 }
 
+// Checks between keys, after every source was applied.
+void check_consistency(const Config& config) {
+  const auto& sw = config.swarm;
+  if (sw.period_s > 0 && sw.algo != "nosync")
+    throw UserError(fmt::format("swarm.period_s = {} applies to swarm.algo = nosync only, not {}", sw.period_s, sw.algo),
+                    "the collective baselines exchange every swarm.tau steps: set swarm.period_s = 0");
+  if (sw.period_s > 0 && sw.deterministic)
+    throw UserError("swarm.period_s > 0 cannot be combined with swarm.deterministic = true",
+                    "deterministic runs exchange by step count: set swarm.period_s = 0 or use swarm.tau");
+}
+
 Config load_config(const std::optional<std::string>& file, const std::vector<std::string>& overrides) {
   Config config;
   if (file) {
@@ -390,6 +403,7 @@ Config load_config(const std::optional<std::string>& file, const std::vector<std
     apply_toml(config, text.str(), *file);
   }
   for (const auto& o : overrides) apply_override(config, o);
+  check_consistency(config);
   return config;
 }
 

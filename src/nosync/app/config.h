@@ -48,6 +48,10 @@ const std::vector<ConfigKey>& config_keys();
 // Any unknown key, wrong type or out-of-range value throws UserError before work starts.
 Config load_config(const std::optional<std::string>& file, const std::vector<std::string>& overrides);
 
+// Rules between keys (e.g. swarm.period_s only with nosync); UserError naming the keys. Called by
+// load_config after every source was applied.
+void check_consistency(const Config& config);
+
 // Parses TOML text (`source` names it in errors) on top of `config`; used by load_config and for
 // a checkpoint's stored config.
 void apply_toml(Config& config, const std::string& text, const std::string& source);

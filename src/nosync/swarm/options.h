@@ -10,6 +10,7 @@ struct SwarmOptions {
   std::string algo = "nosync";     // single | sync | local-sgd | easgd | nosync
   int64_t particles = 0;           // workers; 0 = one per core
   int64_t tau = 100;               // steps between exchanges (nosync, local-sgd, easgd)
+  double period_s = 0;             // nosync: > 0 exchanges every period_s seconds instead of tau steps
   std::string attractor = "gbest"; // gbest | lbest | mean | pso
   int64_t lbest_k = 1;             // lbest: neighbours on each side of the ring
   double c1 = 0.5;                 // pso: pull toward the personal best

@@ -185,6 +185,11 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
   WorkerResult result;
   result.particle = setup.particle;
   const auto start = Clock::now();
+  // nosync may exchange on a clock instead of a step count: a slow particle then still exchanges
+  // as often in wall time as a fast one (its steps are longer, its pulls are not rarer).
+  const bool by_clock = sw.period_s > 0;
+  NOSYNC_CHECK(!by_clock || (sw.algo == "nosync" && !sw.deterministic), "swarm.period_s needs nosync, not deterministic");
+  auto last_exchange = start;
   double loss_ema = std::numeric_limits<double>::quiet_NaN();
   double window_loss = 0, window_s = 0;
   int64_t window_steps = 0;
@@ -226,8 +231,9 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
         throw UserError(fmt::format("training diverged: loss is {} at step {} (particle {})", loss, step,
                                     setup.particle),
                         "lower train.lr or add train.warmup_steps");
-    } else if (step % sw.tau == 0 && step < total) {
+    } else if (step < total && (by_clock ? seconds_since(last_exchange) >= sw.period_s : step % sw.tau == 0)) {
       const auto e0 = Clock::now();
+      last_exchange = e0;
       nlohmann::json rec;
       if (sw.algo == "nosync") {
         const double fitness = sw.fitness == "train_ema" ? loss_ema : fitness_eval.run(*trainer.net()).loss;
