@@ -8,6 +8,7 @@
 
 #include "nosync/app/local_swarm.h"
 #include "nosync/train/checkpoint.h"
+#include "nosync/train/trainer.h"
 #include "nosync/util/error.h"
 #include "support/test_support.h"
 
@@ -169,6 +170,103 @@ TEST_F(LocalSwarm, ClockPeriodReplacesTau) {
   c.swarm.period_s = 1e6;  // never due within the run
   run(c, "clock-never");
   EXPECT_TRUE(events("clock-never", "exchange").empty());
+}
+
+// A crash after step 30 of 60, simulated on a finished run: the step-60 checkpoints are removed
+// and `latest` points back to step 30, as a killed run leaves it.
+void rewind_to_step_30(const std::string& dir, int particles) {
+  for (int p = 0; p < particles; ++p) {
+    const std::string ck = dir + "/checkpoints/particle-" + std::to_string(p);
+    std::filesystem::remove_all(ck + "/step-60");
+    std::ofstream(ck + "/latest") << "step-30\n";
+  }
+  std::filesystem::remove(dir + "/summary.json");
+}
+
+void expect_same_tensors(const std::string& a, const std::string& b) {
+  const auto ta = train::load_tensors(a), tb = train::load_tensors(b);
+  ASSERT_EQ(ta.size(), tb.size()) << a;
+  for (size_t i = 0; i < ta.size(); ++i) {
+    EXPECT_EQ(ta[i].first, tb[i].first);
+    EXPECT_TRUE(torch::equal(ta[i].second, tb[i].second)) << a << ": " << ta[i].first << " differs";
+  }
+}
+
+TEST_F(LocalSwarm, ResumeAfterACrashIsBitIdentical) {
+  struct Case { std::string algo, attractor; };
+  for (const Case& k : {Case{"nosync", "pso"}, Case{"nosync", "mean"}, Case{"easgd", ""}, Case{"local-sgd", ""},
+                        Case{"sync", ""}}) {
+    SCOPED_TRACE(k.algo + " " + k.attractor);
+    auto c = swarm_config(k.algo, 2);
+    if (!k.attractor.empty()) c.swarm.attractor = k.attractor;
+    c.swarm.deterministic = true;
+    c.checkpoint.keep = 0;
+    const std::string whole = k.algo + k.attractor + "-whole", cut = k.algo + k.attractor + "-cut";
+    run(c, whole);
+    run(c, cut);
+    rewind_to_step_30(tmp_.file(cut), 2);
+    const auto splits = data::load_splits(c.data);
+    ConsoleObserver console("quiet", 100);
+    const auto s = run_local_swarm(c, splits, tmp_.file(cut), to_toml(c), console, /*resume_particles=*/2);
+    EXPECT_EQ(s["steps"], 60);
+    for (int p = 0; p < 2; ++p) {
+      const std::string rel = "/checkpoints/particle-" + std::to_string(p) + "/step-60/";
+      expect_same_tensors(tmp_.file(whole) + rel + "model.pt", tmp_.file(cut) + rel + "model.pt");
+      expect_same_tensors(tmp_.file(whole) + rel + "optimizer.pt", tmp_.file(cut) + rel + "optimizer.pt");
+    }
+  }
+}
+
+TEST_F(LocalSwarm, ResumeWithMoreOrFewerParticles) {
+  auto c = swarm_config("nosync", 3);
+  c.checkpoint.keep = 0;
+  run(c, "resize");
+  rewind_to_step_30(tmp_.file("resize"), 3);
+  const auto splits = data::load_splits(c.data);
+
+  // Fewer: the particles with the lowest fitness are kept, best first.
+  std::vector<std::string> notes;
+  c.swarm.particles = 1;
+  const auto kept = resume_points(c, splits, tmp_.file("resize"), 3, notes);
+  ASSERT_EQ(kept.size(), 1u);
+  const train::Evaluator fitness(splits.val.slice(0, c.swarm.fitness_samples), splits.norm);
+  double best_loss = 1e300;
+  for (int p = 0; p < 3; ++p) {
+    auto net = models::build_model(c.model, splits.train.shape(), splits.train.num_classes);
+    train::load_model_state(*net, train::read_checkpoint(tmp_.file("resize/checkpoints/particle-" + std::to_string(p))).model, "");
+    best_loss = std::min(best_loss, fitness.run(*net).loss);
+  }
+  auto kept_net = models::build_model(c.model, splits.train.shape(), splits.train.num_classes);
+  train::load_model_state(*kept_net, kept[0].model, "");
+  EXPECT_DOUBLE_EQ(fitness.run(*kept_net).loss, best_loss);
+
+  // More: new particles start from the best with no momentum, at the same step.
+  notes.clear();
+  c.swarm.particles = 5;
+  const auto grown = resume_points(c, splits, tmp_.file("resize"), 3, notes);
+  ASSERT_EQ(grown.size(), 5u);
+  EXPECT_TRUE(grown[4].optimizer.empty());
+  EXPECT_EQ(grown[4].state.at("trainer").at("step"), 30);
+  ConsoleObserver console("quiet", 100);
+  const auto s = run_local_swarm(c, splits, tmp_.file("resize"), to_toml(c), console, /*resume_particles=*/3);
+  EXPECT_EQ(s["particles"], 5);
+  EXPECT_EQ(s["steps"], 60);
+  EXPECT_GT(s["best"]["test_accuracy"].get<double>(), 0.85);
+  EXPECT_TRUE(std::filesystem::exists(tmp_.file("resize/checkpoints/particle-4/step-60")));
+}
+
+TEST_F(LocalSwarm, ResumeRefusesMissingCheckpoints) {
+  auto c = swarm_config("nosync", 2);
+  run(c, "missing");
+  std::filesystem::remove_all(tmp_.file("missing/checkpoints/particle-1"));
+  const auto splits = data::load_splits(c.data);
+  std::vector<std::string> notes;
+  try {
+    resume_points(c, splits, tmp_.file("missing"), 2, notes);
+    ADD_FAILURE() << "resumed without particle 1's checkpoints";
+  } catch (const UserError& e) {
+    EXPECT_NE(one_line(e).find("particle 1 of 2 has no checkpoint"), std::string::npos) << one_line(e);
+  }
 }
 
 TEST_F(LocalSwarm, ParticleCounts) {

@@ -36,9 +36,14 @@ if "$bin" compare "${small[@]}" --out cmp 2>/dev/null; then fail "compare overwr
 grep -q "swarm average test accuracy" train.txt || fail "no swarm summary table"
 "$bin" eval --checkpoint swarm/checkpoints/average >eval.txt 2>&1 || { cat eval.txt; fail "eval of the average failed"; }
 grep -q "test accuracy" eval.txt || fail "eval printed no accuracy"
+# Resume through the CLI: the swarm continues with a third particle spawned from the best, and
+# changing the algorithm on resume is refused.
+"$bin" train --resume swarm --set swarm.particles=3 >resume.txt 2>&1 || { cat resume.txt; fail "swarm resume failed"; }
+grep -q "particle 2 is new: spawned from saved particle" resume.txt || fail "resume did not spawn particle 2: $(cat resume.txt)"
+grep -q '"particles": 3' swarm/summary.json || fail "summary of the resumed run lacks 3 particles"
 set +e
-"$bin" train --resume swarm >resume.txt 2>&1
+"$bin" train --resume swarm --set swarm.algo=sync >resume2.txt 2>&1
 rc=$?
 set -e
-[ $rc -eq 2 ] && grep -q "not supported yet" resume.txt || fail "swarm resume: exit $rc: $(cat resume.txt)"
+[ $rc -eq 2 ] && grep -q "swarm.algo cannot change on resume" resume2.txt || fail "algo change: exit $rc: $(cat resume2.txt)"
 echo "compare and swarm CLI checks passed"

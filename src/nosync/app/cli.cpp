@@ -93,6 +93,7 @@ int run_train(const TrainArgs& args) {
   Config config;
   std::string run_dir;
   const bool resume = !args.resume.empty();
+  int saved_particles = 0;  // resume: particles of the saved run
   if (resume) {
     if (!args.config_file.empty())
       throw UserError("--resume and --config cannot be combined",
@@ -103,12 +104,16 @@ int run_train(const TrainArgs& args) {
       throw UserError(fmt::format("{}: no config.toml here, so this is not a nosync run directory", run_dir),
                       "pass the directory printed at the start of the run (runs/<date>-<time>)");
     apply_toml(config, util::read_text(saved), saved);
+    const std::string saved_algo = config.swarm.algo;
+    saved_particles = particle_count(config);
     for (const auto& o : args.overrides) apply_override(config, o);
-    if (config.swarm.algo != "single")
-      throw UserError(fmt::format("{}: resuming a {} run is not supported yet", run_dir, config.swarm.algo),
-                      "only swarm.algo = single runs resume for now; its per-particle checkpoints are in "
-                      "checkpoints/particle-<i>/");
-    train::resolve_checkpoint_dir(run_dir);  // fail now, before loading data, if none is usable
+    check_consistency(config);
+    if (config.swarm.algo != saved_algo)
+      throw UserError(fmt::format("{}: swarm.algo cannot change on resume ({} -> {})", run_dir, saved_algo,
+                                  config.swarm.algo),
+                      "start a new run for another algorithm");
+    // Fail now, before loading data, if the run has no usable checkpoint.
+    train::resolve_checkpoint_dir(saved_algo == "single" ? run_dir : run_dir + "/checkpoints/particle-0");
   } else {
     config = load_config(args.config_file.empty() ? std::nullopt : std::optional(args.config_file), args.overrides);
     run_dir = !args.run_dir.empty() ? args.run_dir : !config.run.dir.empty() ? config.run.dir : timestamp_dir();
@@ -138,7 +143,7 @@ int run_train(const TrainArgs& args) {
 
   if (config.swarm.algo != "single") {
     ConsoleObserver console(config.run.progress, config.train.log_every);
-    const auto s = run_local_swarm(config, splits, run_dir, effective, console);
+    const auto s = run_local_swarm(config, splits, run_dir, effective, console, resume ? saved_particles : 0);
     print_swarm_summary(s, run_dir);
     return 0;
   }

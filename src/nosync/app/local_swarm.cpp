@@ -4,9 +4,15 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <exception>
+#include <filesystem>
 #include <mutex>
+#include <numeric>
+#include <set>
 #include <thread>
 
 #include "nosync/comm/local_board.h"
@@ -68,9 +74,94 @@ int particle_count(const Config& config) {
   return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
 }
 
-nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits, const std::string& run_dir,
-                               const std::string& config_toml, ConsoleObserver& console) {
+std::vector<train::CheckpointContent> resume_points(const Config& config, const data::Splits& splits,
+                                                    const std::string& run_dir, int saved_particles,
+                                                    std::vector<std::string>& notes) {
+  namespace fs = std::filesystem;
   const int n = particle_count(config);
+  const bool collective = config.swarm.algo != "nosync";
+  auto particle_dir = [&](int i) { return fmt::format("{}/checkpoints/particle-{}", run_dir, i); };
+  for (int i = 0; i < saved_particles; ++i)
+    if (!fs::is_directory(particle_dir(i)))
+      throw UserError(fmt::format("{}: missing: particle {} of {} has no checkpoint", particle_dir(i), i,
+                                  saved_particles),
+                      "the run stopped before its first checkpoint; start it again");
+
+  std::vector<train::CheckpointContent> saved;
+  if (collective) {  // every worker from one step: they meet in collectives by step count
+    std::set<int64_t> common;
+    for (int i = 0; i < saved_particles; ++i) {
+      std::set<int64_t> steps;
+      for (const auto& e : fs::directory_iterator(particle_dir(i))) {
+        const std::string name = e.path().filename().string();
+        int64_t step = -1;
+        if (e.is_directory() && name.rfind("step-", 0) == 0 &&
+            name.find_first_not_of("0123456789", 5) == std::string::npos && name.size() > 5)
+          step = std::stoll(name.substr(5));
+        if (step >= 0 && (i == 0 || common.count(step))) steps.insert(step);
+      }
+      common = std::move(steps);
+    }
+    if (common.empty())
+      throw UserError(fmt::format("{}/checkpoints: the {} workers have no checkpoint step in common", run_dir,
+                                  saved_particles),
+                      "a collective run resumes every worker from one step; raise checkpoint.keep");
+    const int64_t step = *common.rbegin();
+    for (int i = 0; i < saved_particles; ++i)
+      saved.push_back(train::read_checkpoint(fmt::format("{}/step-{}", particle_dir(i), step)));
+    notes.push_back(fmt::format("resuming {} worker(s) of {} at step {}", n, config.swarm.algo, step));
+  } else {
+    for (int i = 0; i < saved_particles; ++i) saved.push_back(train::read_checkpoint(particle_dir(i)));
+  }
+
+  std::vector<int> order(saved_particles);  // saved particles, best first (nosync) or in order
+  std::iota(order.begin(), order.end(), 0);
+  if (!collective && n != saved_particles) {
+    // Ranked by the fitness the swarm itself uses: loss on the fixed validation subset.
+    const train::Evaluator fitness(splits.val.slice(0, std::min(config.swarm.fitness_samples, splits.val.size())),
+                                   splits.norm);
+    std::vector<double> loss(saved_particles);
+    for (int i = 0; i < saved_particles; ++i) {
+      auto net = models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
+      train::load_model_state(*net, saved[i].model, particle_dir(i));
+      loss[i] = fitness.run(*net).loss;
+      if (!std::isfinite(loss[i])) loss[i] = std::numeric_limits<double>::infinity();
+    }
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return loss[a] < loss[b]; });
+    notes.push_back(fmt::format("resuming {} particle(s) from {} saved; best saved particle {} (fitness {:.4f})", n,
+                                saved_particles, order[0], loss[order[0]]));
+  }
+  std::vector<train::CheckpointContent> points;
+  for (int i = 0; i < n; ++i) {
+    if (n <= saved_particles) {
+      const int from = n == saved_particles ? i : order[i];
+      if (from != i) notes.push_back(fmt::format("particle {} continues saved particle {}", i, from));
+      points.push_back(saved[from]);
+    } else if (i < saved_particles) {
+      points.push_back(saved[i]);
+    } else {  // a new particle: the best (nosync) or worker 0 (collectives), momentum reset
+      const int from = collective ? 0 : order[0];
+      train::CheckpointContent ck = saved[from];
+      train::TensorList swarm_state;
+      for (auto& [name, t] : ck.optimizer)
+        if (name.rfind("swarm.", 0) == 0) swarm_state.emplace_back(name, t);
+      ck.optimizer = std::move(swarm_state);
+      notes.push_back(fmt::format("particle {} is new: spawned from saved particle {}", i, from));
+      points.push_back(std::move(ck));
+    }
+  }
+  return points;
+}
+
+nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits, const std::string& run_dir,
+                               const std::string& config_toml, ConsoleObserver& console, int resume_particles) {
+  const int n = particle_count(config);
+  std::vector<train::CheckpointContent> resume;
+  if (resume_particles > 0) {
+    std::vector<std::string> notes;
+    resume = resume_points(config, splits, run_dir, resume_particles, notes);
+    for (const auto& note : notes) console.message(note);
+  }
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<train::TrainOptions> particle_train;
   for (int i = 0; i < n; ++i) particle_train.push_back(particle_train_options(config, i, n));
@@ -111,6 +202,7 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
         setup.run_dir = run_dir;
         setup.config_toml = config_toml;
         setup.threads = threads_of(i);
+        if (!resume.empty()) setup.resume = resume[i];
         results[i] = swarm::run_worker(setup, nets[i], splits, *transport, recorder);
       } catch (...) {
         errors[i] = std::current_exception();

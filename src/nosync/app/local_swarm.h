@@ -2,19 +2,33 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "nosync/app/config.h"
 #include "nosync/app/console.h"
 #include "nosync/data/dataset.h"
+#include "nosync/train/checkpoint.h"
 #include "nosync/train/loop.h"
 
 namespace nosync::app {
 
 // Trains, writes metrics.jsonl, checkpoints and summary.json under run_dir; returns the summary.
+// `resume_particles` > 0 continues the run in run_dir, which was saved with that many particles
+// (see resume_points).
 nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits, const std::string& run_dir,
-                               const std::string& config_toml, ConsoleObserver& console);
+                               const std::string& config_toml, ConsoleObserver& console, int resume_particles = 0);
+
+// The checkpoint each of the config's particles continues from, for a run saved with
+// `saved_particles` particles under run_dir/checkpoints/particle-<i>/. nosync: every particle its
+// own latest checkpoint; with fewer particles than saved, the ones with the lowest fitness are kept;
+// with more, the new ones start from the best (momentum reset). The collective baselines
+// (sync, local-sgd, easgd) resume every worker from the newest step they all have; new workers copy
+// worker 0. A missing or corrupt checkpoint is a UserError naming it. `notes` says what was chosen.
+std::vector<train::CheckpointContent> resume_points(const Config& config, const data::Splits& splits,
+                                                    const std::string& run_dir, int saved_particles,
+                                                    std::vector<std::string>& notes);
 
 // The single-worker run described by a config (swarm.algo = single).
 train::RunSetup single_run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml,

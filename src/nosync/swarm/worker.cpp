@@ -30,7 +30,7 @@ class NoSyncExchange {
         self_(setup.particle),
         trainer_(trainer),
         transport_(transport),
-        rng_(static_cast<uint64_t>(setup.train.seed) * 0x9E3779B97F4A7C15ULL + 0x5157ULL),
+        seed_(static_cast<uint64_t>(setup.train.seed) * 0x9E3779B97F4A7C15ULL + 0x5157ULL),
         attractor_(torch::empty_like(trainer.flat_params())) {
     if (options_.attractor == "pso") pbest_ = trainer.flat_params().clone();
   }
@@ -49,7 +49,9 @@ class NoSyncExchange {
 
     const auto view = transport_.headers();
     const double rho = rho_at(options_, progress);
-    const double r = options_.random_r ? std::uniform_real_distribution<double>(0, 1)(rng_) : 1.0;
+    // r is a function of (seed, step), not a stream: a resumed particle draws the same values.
+    std::mt19937_64 rng(seed_ ^ (static_cast<uint64_t>(step) * 0xD1B54A32D192ED03ULL));
+    const double r = options_.random_r ? std::uniform_real_distribution<double>(0, 1)(rng) : 1.0;
     nlohmann::json rec = {{"event", "exchange"}, {"particle", self_}, {"step", step}, {"fitness", fitness},
                           {"rho", rho}, {"r", r}};
 
@@ -85,7 +87,7 @@ class NoSyncExchange {
       rec["distance"] = (attractor_ - x).norm().item<double>();
       const double coeff = rho * r;
       if (options_.attractor == "pso") {
-        const double r2 = options_.random_r ? std::uniform_real_distribution<double>(0, 1)(rng_) : 1.0;
+        const double r2 = options_.random_r ? std::uniform_real_distribution<double>(0, 1)(rng) : 1.0;
         pso_pull(x, pbest_, attractor_, options_.c1 * r * rho, options_.c2 * r2 * rho);
       } else {
         pull(x, attractor_, coeff);
@@ -100,6 +102,20 @@ class NoSyncExchange {
     }
     if (options_.deterministic) transport_.barrier();  // nobody publishes again before all have read
     return rec;
+  }
+
+  // The exchange's own state for checkpoints: the pso personal best.
+  void save(train::CheckpointContent& ck) const {
+    if (!pbest_.defined()) return;
+    ck.optimizer.emplace_back("swarm.pbest", pbest_.clone());
+    ck.state["pbest_fitness"] = std::isfinite(pbest_fitness_) ? nlohmann::json(pbest_fitness_) : nlohmann::json();
+  }
+  void restore(const torch::Tensor& pbest, const nlohmann::json& state) {
+    if (!pbest_.defined() || !pbest.defined()) return;
+    NOSYNC_CHECK(pbest.numel() == pbest_.numel(), "pbest of {} values, model of {}", pbest.numel(), pbest_.numel());
+    pbest_.copy_(pbest.reshape({-1}));
+    const auto& f = state.value("pbest_fitness", nlohmann::json());
+    pbest_fitness_ = f.is_number() ? f.get<double>() : std::numeric_limits<double>::infinity();
   }
 
  private:
@@ -125,7 +141,7 @@ class NoSyncExchange {
   int self_;
   train::Trainer& trainer_;
   comm::Transport& transport_;
-  std::mt19937_64 rng_;
+  uint64_t seed_;
   torch::Tensor attractor_, scratch_, pbest_;
   double pbest_fitness_ = std::numeric_limits<double>::infinity();
 };
@@ -173,6 +189,21 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
       transport.allreduce_sum(trainer.flat_grads());
       trainer.flat_grads().div_(n);
     });
+  }
+
+  if (setup.resume) {
+    const auto& ck = *setup.resume;
+    train::TensorList optimizer;
+    torch::Tensor saved_center, saved_pbest;
+    for (const auto& [name, t] : ck.optimizer) {
+      if (name == "swarm.easgd_center") saved_center = t;
+      else if (name == "swarm.pbest") saved_pbest = t;
+      else optimizer.emplace_back(name, t);
+    }
+    trainer.restore(ck.model, optimizer, ck.state.at("trainer"));
+    if (center.defined())  // a checkpoint without the center (e.g. a spawned particle): restart it here
+      center.copy_(saved_center.defined() ? saved_center.reshape({-1}) : trainer.flat_params());
+    if (nosync) nosync->restore(saved_pbest, ck.state);
   }
 
   double nan_after = -1, slow_factor = 1;
@@ -283,6 +314,8 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
       ck.model = trainer.model_state();
       ck.optimizer = trainer.optimizer_state();
       ck.state = {{"trainer", trainer.progress_state()}, {"particle", setup.particle}, {"algo", sw.algo}};
+      if (center.defined()) ck.optimizer.emplace_back("swarm.easgd_center", center.clone());
+      if (nosync) nosync->save(ck);
       ck.config_toml = setup.config_toml;
       train::write_checkpoint(checkpoints_dir, step, ck, static_cast<int>(setup.checkpoint.keep));
     }

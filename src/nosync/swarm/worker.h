@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "nosync/data/dataset.h"
 #include "nosync/models/registry.h"
 #include "nosync/swarm/options.h"
+#include "nosync/train/checkpoint.h"
 #include "nosync/train/loop.h"
 #include "nosync/train/options.h"
 
@@ -35,6 +37,9 @@ struct WorkerSetup {
   std::string run_dir;        // checkpoints go to run_dir/checkpoints/particle-<i>/
   std::string config_toml;
   int64_t threads = 1;        // intra-op threads of this particle
+  // A checkpoint of this particle to continue from (swarm resume); none = a fresh start. Its
+  // optimizer list may hold the swarm's own state ("swarm.*": easgd center, pso personal best).
+  std::optional<train::CheckpointContent> resume;
 };
 
 struct WorkerResult {
