@@ -337,6 +337,32 @@ TEST(CheckpointTest, MalformedManifestNamesBytePosition) {
   EXPECT_TRUE(contains(err, dir + "/manifest.json")) << err;
 }
 
+// Found by fuzz/fuzz_manifest: a number beyond double's range made nlohmann::json throw
+// out_of_range, which escaped as an internal error instead of a UserError.
+TEST(CheckpointTest, ManifestNumberOverflowIsUserError) {
+  const std::string err = user_error_of([] { parse_manifest("{\"format\": 6e4785}", "m.json"); });
+  EXPECT_TRUE(contains(err, "m.json: invalid JSON")) << err;
+  EXPECT_TRUE(contains(err, "number overflow")) << err;
+  const std::string bytes = util::read_text(std::string(NOSYNC_SOURCE_DIR) + "/fuzz/regressions/manifest/number-overflow");
+  EXPECT_FALSE(user_error_of([&] { parse_manifest(bytes, "regression"); }).empty());
+}
+
+TEST(CheckpointTest, ParseManifestRejectsPathsAndMissingFields) {
+  auto manifest = [](const std::string& files) {
+    return "{\"format\": \"nosync-checkpoint\", \"version\": 1, \"files\": {" + files + "}}";
+  };
+  const std::string ok = "\"sha256\": \"00\", \"bytes\": 1";
+  const std::string all = "\"model.pt\": {" + ok + "}, \"optimizer.pt\": {" + ok + "}, \"state.json\": {" + ok +
+                          "}, \"config.toml\": {" + ok + "}";
+  EXPECT_EQ(parse_manifest(manifest(all), "m").size(), 4u);
+  EXPECT_TRUE(contains(user_error_of([&] { parse_manifest(manifest(all + ", \"../x\": {" + ok + "}"), "m"); }),
+                       "invalid file name '../x'"));
+  EXPECT_TRUE(contains(user_error_of([&] { parse_manifest(manifest("\"model.pt\": {" + ok + "}"), "m"); }),
+                       "does not list optimizer.pt"));
+  EXPECT_TRUE(contains(user_error_of([&] { parse_manifest(manifest(all + ", \"x\": {\"bytes\": -1}"), "m"); }),
+                       "needs \"sha256\" and \"bytes\""));
+}
+
 TEST(CheckpointTest, MissingLatestNamesTheDirectory) {
   TempDir run;
   const std::string ckpts = run.file("checkpoints");

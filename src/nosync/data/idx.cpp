@@ -227,7 +227,11 @@ std::vector<uint8_t> read_file_maybe_gzip(const std::string& path) {
   if (std::ferror(f)) {
     throw UserError(fmt::format("{}: read error after {} bytes: {}", path, bytes.size(), std::strerror(errno)));
   }
-  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(bytes, path);
+  return decode_maybe_gzip(std::move(bytes), path);
+}
+
+std::vector<uint8_t> decode_maybe_gzip(std::vector<uint8_t> bytes, const std::string& source) {
+  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(bytes, source);
   return bytes;
 }
 

@@ -16,6 +16,8 @@ namespace nosync::data {
 // Whole file, gunzipped when it starts with the gzip magic. Missing/unreadable/corrupt gzip:
 // UserError naming the file.
 std::vector<uint8_t> read_file_maybe_gzip(const std::string& path);
+// `bytes` gunzipped when they start with the gzip magic, else unchanged; corrupt gzip: UserError.
+std::vector<uint8_t> decode_maybe_gzip(std::vector<uint8_t> bytes, const std::string& source);
 
 torch::Tensor parse_idx_images(const std::vector<uint8_t>& bytes, const std::string& source);  // uint8 [N,1,H,W]
 torch::Tensor parse_idx_labels(const std::vector<uint8_t>& bytes, const std::string& source,

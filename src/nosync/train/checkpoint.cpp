@@ -115,6 +115,11 @@ json parse_json(const std::string& text, const std::string& source) {
     if (close != std::string::npos) what = what.substr(close + 2);
     throw UserError(fmt::format("{}: invalid JSON at byte {}: {}", source, e.byte, what),
                     kCorruptHint);
+  } catch (const json::exception& e) {  // e.g. a number too large for any JSON number type (found by fuzz_manifest)
+    std::string what = e.what();
+    auto close = what.find("] ");
+    if (close != std::string::npos) what = what.substr(close + 2);
+    throw UserError(fmt::format("{}: invalid JSON: {}", source, what), kCorruptHint);
   }
 }
 
@@ -141,11 +146,6 @@ std::string follow_latest(const std::string& dir) {
   }
   return target;
 }
-
-struct FileEntry {
-  std::string sha256;
-  uint64_t bytes = 0;
-};
 
 // Removes leftovers of interrupted writes (*.tmp*) in `dir`. Best effort.
 void remove_stale_temps(const std::string& dir) {
@@ -368,16 +368,8 @@ std::string resolve_checkpoint_dir(const std::string& given) {
   return follow_latest(path);
 }
 
-CheckpointContent read_checkpoint(const std::string& path) {
-  const std::string dir = resolve_checkpoint_dir(path);
-  const std::string manifest_path = join(dir, "manifest.json");
-  std::error_code ec;
-  if (!fs::exists(manifest_path, ec)) {
-    throw UserError(fmt::format("{}: missing; {} is not a complete checkpoint", manifest_path, dir),
-                    kCorruptHint);
-  }
-  const json manifest = parse_json(util::read_text(manifest_path), manifest_path);
-
+std::map<std::string, ManifestEntry> parse_manifest(const std::string& text, const std::string& manifest_path) {
+  const json manifest = parse_json(text, manifest_path);
   auto bad_manifest = [&](const std::string& what) {
     return UserError(fmt::format("{}: {}", manifest_path, what), kCorruptHint);
   };
@@ -397,8 +389,7 @@ CheckpointContent read_checkpoint(const std::string& path) {
   for (const char* required : {"model.pt", "optimizer.pt", "state.json", "config.toml"}) {
     if (!files.contains(required)) throw bad_manifest(fmt::format("does not list {}", required));
   }
-
-  std::map<std::string, std::vector<char>> contents;
+  std::map<std::string, ManifestEntry> entries;
   for (const auto& [file, entry] : files.items()) {
     if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..") {
       throw bad_manifest(fmt::format("invalid file name '{}'", file));
@@ -407,19 +398,36 @@ CheckpointContent read_checkpoint(const std::string& path) {
         !entry.contains("bytes") || !entry["bytes"].is_number_unsigned()) {
       throw bad_manifest(fmt::format("entry for '{}' needs \"sha256\" and \"bytes\"", file));
     }
+    entries[file] = ManifestEntry{entry["sha256"].get<std::string>(), entry["bytes"].get<uint64_t>()};
+  }
+  return entries;
+}
+
+CheckpointContent read_checkpoint(const std::string& path) {
+  const std::string dir = resolve_checkpoint_dir(path);
+  const std::string manifest_path = join(dir, "manifest.json");
+  std::error_code ec;
+  if (!fs::exists(manifest_path, ec)) {
+    throw UserError(fmt::format("{}: missing; {} is not a complete checkpoint", manifest_path, dir),
+                    kCorruptHint);
+  }
+  const auto files = parse_manifest(util::read_text(manifest_path), manifest_path);
+
+  std::map<std::string, std::vector<char>> contents;
+  for (const auto& [file, entry] : files) {
     const std::string file_path = join(dir, file);
     if (!fs::exists(file_path, ec)) {
       throw UserError(fmt::format("{}: missing (listed in manifest.json)", file_path),
                       kCorruptHint);
     }
     std::vector<char> bytes = util::read_file(file_path);
-    const uint64_t expected_bytes = entry["bytes"].get<uint64_t>();
+    const uint64_t expected_bytes = entry.bytes;
     if (bytes.size() != expected_bytes) {
       throw UserError(fmt::format("{}: size mismatch (expected {} bytes, found {})", file_path,
                                   expected_bytes, bytes.size()),
                       kCorruptHint);
     }
-    const std::string expected = entry["sha256"].get<std::string>();
+    const std::string& expected = entry.sha256;
     const std::string found = util::sha256_hex(bytes.data(), bytes.size());
     if (found != expected) {
       throw UserError(fmt::format("{}: checksum mismatch (expected sha256 {}, found {})", file_path,

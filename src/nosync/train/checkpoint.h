@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +49,15 @@ std::string write_checkpoint(const std::string& checkpoints_dir, int64_t step,
 // step-<N> directory. Verifies every checksum; a missing, truncated or altered file is a
 // UserError naming the file.
 CheckpointContent read_checkpoint(const std::string& path);
+
+// manifest.json: file name -> expected sha256 and size. Anything malformed (not JSON, another
+// format or version, a required file missing, a name with '/', an entry without sha256/bytes)
+// is a UserError naming `source`. Reads from memory, so it can be fuzzed.
+struct ManifestEntry {
+  std::string sha256;
+  uint64_t bytes = 0;
+};
+std::map<std::string, ManifestEntry> parse_manifest(const std::string& text, const std::string& source);
 
 // Resolves `path` as read_checkpoint does, without reading the files.
 std::string resolve_checkpoint_dir(const std::string& path);
