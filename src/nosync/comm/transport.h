@@ -1,5 +1,5 @@
 // How particles see each other: one small interface, implemented by the local board (threads in
-// one process, local_board.h) and later by MPI ranks.
+// one process, local_board.h) and by MPI ranks (mpi_transport.h).
 //
 // Words used below: a *particle* is one worker with its own model; its *snapshot* is a flat
 // float copy of its parameters plus a header (fitness, step, version). `publish` never waits
@@ -54,6 +54,10 @@ class Transport {
   // Blocks until all particles have called it. Publishes made before it are visible to every
   // particle's headers/fetch after it.
   virtual void barrier() = 0;
+
+  // True when fetch moves weights between processes (MPI): callers then avoid fetching every
+  // particle, which would cost O(particles x model size) traffic, and use collectives instead.
+  virtual bool remote() const { return false; }
 };
 
 }  // namespace nosync::comm
