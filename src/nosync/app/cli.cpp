@@ -17,6 +17,7 @@
 #include "nosync/app/compare.h"
 #include "nosync/app/console.h"
 #include "nosync/app/local_swarm.h"
+#include "nosync/app/mpi_swarm.h"
 #include "nosync/data/dataset.h"
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/loop.h"
@@ -104,6 +105,8 @@ int run_train(const TrainArgs& args) {
                       "pass the directory printed at the start of the run (runs/<date>-<time>)");
     apply_toml(config, util::read_text(saved), saved);
     for (const auto& o : args.overrides) apply_override(config, o);
+    if (wants_mpi(config))
+      throw UserError("--resume under mpirun or srun is not supported yet", "resume with one process, without mpirun");
     if (config.swarm.algo != "single")
       throw UserError(fmt::format("{}: resuming a {} run is not supported yet", run_dir, config.swarm.algo),
                       "only swarm.algo = single runs resume for now; its per-particle checkpoints are in "
@@ -111,6 +114,8 @@ int run_train(const TrainArgs& args) {
     train::resolve_checkpoint_dir(run_dir);  // fail now, before loading data, if none is usable
   } else {
     config = load_config(args.config_file.empty() ? std::nullopt : std::optional(args.config_file), args.overrides);
+    if (wants_mpi(config))  // one rank of an mpirun/srun job: rank 0 owns the run directory
+      return run_mpi_train(config, args.run_dir, timestamp_dir, print_swarm_summary);
     run_dir = !args.run_dir.empty() ? args.run_dir : !config.run.dir.empty() ? config.run.dir : timestamp_dir();
     if (fs::exists(run_dir + "/config.toml"))
       throw UserError(fmt::format("{}: already holds a run", run_dir),

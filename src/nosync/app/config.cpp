@@ -166,11 +166,18 @@ const std::vector<Field>& fields() {
       make_field("swarm.sync_scale_lr", &C::swarm, &swarm::SwarmOptions::sync_scale_lr,
                  "sync: multiply the learning rate by the number of workers"),
       make_field("swarm.fault", &C::swarm, &swarm::SwarmOptions::fault,
-                 "fault injection for tests: nan:particle=P:step=S, slow:particle=P:factor=F (comma-separated; "
-                 "env NOSYNC_FAULT wins)"),
+                 "fault injection for tests: nan:particle=P:step=S, slow:particle=P:factor=F, and under MPI "
+                 "throw|kill|stall:rank=R:step=S (comma-separated; env NOSYNC_FAULT wins)"),
       make_field("swarm.overrides", &C::swarm, &swarm::SwarmOptions::overrides,
                  "per-particle train.* keys for heterogeneous swarms: P:train.key=value;... "
                  "(e.g. 1:train.lr=0.1;1:train.threads=2)"),
+
+      make_field("comm.transport", &C::comm, &CommOptions::transport,
+                 "how particles exchange: threads of this process (local), MPI ranks (mpi), or mpi when started "
+                 "by mpirun/srun (auto)", 1, 0, {"auto", "local", "mpi"}),
+      make_field("comm.watchdog_s", &C::comm, &CommOptions::watchdog_s,
+                 "mpi: end the job, naming the rank, when a rank makes no training step for this many seconds "
+                 "(0 = off)", 0, 1e9),
 
       make_field("run.dir", &C::run, &RunOptions::dir, "run directory (\"\" = runs/<date>-<time>)"),
       make_field("run.progress", &C::run, &RunOptions::progress,

@@ -40,6 +40,8 @@ class NoSyncExchange {
     torch::Tensor& x = trainer_.flat_params();
     const bool finite = std::isfinite(fitness) && all_finite(x);
     if (!finite) fitness = std::numeric_limits<double>::infinity();
+    last_fitness_ = fitness;
+    last_step_ = step;
     transport_.publish(x, fitness, step);
     if (options_.attractor == "pso" && finite && fitness < pbest_fitness_) {
       pbest_fitness_ = fitness;
@@ -57,7 +59,8 @@ class NoSyncExchange {
     int64_t published_step = step;
     if (options_.attractor == "mean") {
       published_step = swarm_mean(view);
-      target = -2;  // the mean is a point of its own
+      target = published_step >= 0 ? -2 : -1;  // the mean is a point of its own
+      if (published_step < 0) published_step = step;
     } else {
       target = options_.attractor == "lbest" ? best_in_neighbourhood(view, self_, static_cast<int>(options_.lbest_k))
                                              : best_particle(view);
@@ -103,8 +106,10 @@ class NoSyncExchange {
   }
 
  private:
-  // Mean of every valid, finite published snapshot into attractor_; returns the oldest step used.
+  // Mean of every valid, finite published snapshot into attractor_; returns the oldest step used,
+  // or -1 when no particle is usable.
   int64_t swarm_mean(const std::vector<comm::Header>& view) {
+    if (transport_.remote()) return swarm_mean_collective();
     attractor_.zero_();
     if (!scratch_.defined()) scratch_ = torch::empty_like(attractor_);
     int used = 0;
@@ -121,6 +126,28 @@ class NoSyncExchange {
     return oldest;
   }
 
+  // Across processes, fetching every particle would move O(particles x model) bytes per
+  // exchange: the mean is one all-reduce of [x, 1] over the finite particles instead (every
+  // particle exchanges at the same step, so the call is collective; the mean is never stale).
+  int64_t swarm_mean_collective() {
+    const torch::Tensor& x = trainer_.flat_params();
+    const int64_t numel = x.numel();
+    if (!scratch_.defined()) scratch_ = torch::empty({numel + 1}, x.options());
+    const bool usable = all_finite(x) && std::isfinite(last_fitness_);
+    if (usable) {
+      scratch_.narrow(0, 0, numel).copy_(x);
+      scratch_[numel] = 1.0f;
+    } else {
+      scratch_.zero_();
+    }
+    transport_.allreduce_sum(scratch_);
+    const float used = scratch_[numel].item<float>();
+    if (used < 1) return -1;
+    attractor_.copy_(scratch_.narrow(0, 0, numel));
+    attractor_.div_(used);
+    return last_step_;
+  }
+
   const SwarmOptions& options_;
   int self_;
   train::Trainer& trainer_;
@@ -128,6 +155,8 @@ class NoSyncExchange {
   std::mt19937_64 rng_;
   torch::Tensor attractor_, scratch_, pbest_;
   double pbest_fitness_ = std::numeric_limits<double>::infinity();
+  double last_fitness_ = std::numeric_limits<double>::infinity();  // of this exchange
+  int64_t last_step_ = 0;
 };
 
 // Mean distance to their centroid of the snapshots the swarm has published (exploration).
@@ -190,6 +219,7 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
   int64_t window_steps = 0;
   train::Progress p;
   p.total_steps = total;
+  int checkpoint_requests_seen = setup.control ? setup.control->checkpoint_requests.load() : 0;
   while (trainer.steps_done() < total) {
     const auto t0 = Clock::now();
     const float loss = trainer.step();
@@ -255,7 +285,7 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
       rec["exchange_ms"] = 1e3 * ex_s;
       rec["wall_s"] = seconds_since(start);
       recorder.record(rec);
-      if (setup.particle == 0) {
+      if (setup.particle == 0 && !transport.remote()) {  // remote: fetching all would cost O(n x model)
         recorder.record({{"event", "swarm"}, {"step", step}, {"wall_s", seconds_since(start)},
                          {"diversity", published_diversity(transport, trainer.flat_params())}});
       }
@@ -272,13 +302,24 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
       p.val.reset();
       p.test.reset();
     }
-    if (step % checkpoint_every == 0 || step == total) {
+    bool requested = false, stop = false;
+    if (setup.control != nullptr) {
+      const int requests = setup.control->checkpoint_requests.load();
+      requested = requests != checkpoint_requests_seen;
+      checkpoint_requests_seen = requests;
+      stop = setup.control->stop.load();
+    }
+    if (step % checkpoint_every == 0 || step == total || requested || stop) {
       train::CheckpointContent ck;
       ck.model = trainer.model_state();
       ck.optimizer = trainer.optimizer_state();
       ck.state = {{"trainer", trainer.progress_state()}, {"particle", setup.particle}, {"algo", sw.algo}};
       ck.config_toml = setup.config_toml;
       train::write_checkpoint(checkpoints_dir, step, ck, static_cast<int>(setup.checkpoint.keep));
+      if (requested || stop)
+        recorder.record({{"event", "checkpoint"}, {"particle", setup.particle}, {"step", step},
+                         {"reason", stop ? "stop" : "request"}});
+      if (stop) throw Stopped(step);
     }
   }
   result.steps = trainer.steps_done();

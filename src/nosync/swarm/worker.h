@@ -3,9 +3,12 @@
 // (sync). Knows the Transport interface only: not threads, not MPI.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "nosync/comm/transport.h"
@@ -26,6 +29,19 @@ class Recorder {
   virtual void warn(const std::string& message) = 0;
 };
 
+// Requests from outside the training thread (signal handlers), looked at after every step.
+struct WorkerControl {
+  std::atomic<int> checkpoint_requests{0};  // each increment: write a checkpoint after this step
+  std::atomic<bool> stop{false};            // write a checkpoint, then throw Stopped
+};
+
+// Thrown by run_worker after the checkpoint that WorkerControl::stop asked for.
+class Stopped : public std::runtime_error {
+ public:
+  explicit Stopped(int64_t step) : std::runtime_error(fmt::format("stopped at step {} on request", step)), step(step) {}
+  int64_t step;
+};
+
 struct WorkerSetup {
   int particle = 0;
   SwarmOptions swarm;
@@ -35,6 +51,7 @@ struct WorkerSetup {
   std::string run_dir;        // checkpoints go to run_dir/checkpoints/particle-<i>/
   std::string config_toml;
   int64_t threads = 1;        // intra-op threads of this particle
+  WorkerControl* control = nullptr;  // optional: checkpoint / stop on request
 };
 
 struct WorkerResult {
