@@ -1,6 +1,6 @@
 // MPI transport benchmark; run under mpirun (bench/run_mpi_bench.sh runs it over shared memory and
 // TCP). Measures, side by side in one job:
-//   1. training-thread cost of one exchange (publish + headers + fetch of the attractor) for a
+//   1. training-thread cost of one exchange (publish + headers + fetch_shared of the attractor) for a
 //      1.7 MB and a 16 MB model, while the attractor's new versions arrive in the background;
 //   2. delivery latency: publish on rank 0 to the snapshot readable (fetched) on the others;
 //   3. fast ranks' steps/s with one rank 10x slower that is everybody's attractor, relative to
@@ -59,7 +59,7 @@ void exchange_cost(int64_t numel, int exchanges, double step_s) {
     t.publish(x, 1.0, e);
     const double t1 = now_s();
     t.headers();
-    t.fetch(target, a);
+    t.fetch_shared(target, x, a);  // what the worker does: the received snapshot, no copy
     const double t2 = now_s();
     if (e > 2) {  // the first fetches wait for the first transfer
       publish_ms.push_back(1e3 * (t1 - t0));

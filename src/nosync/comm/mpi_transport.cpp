@@ -56,8 +56,10 @@ struct WireHeader {
 };
 
 struct Snapshot {
-  explicit Snapshot(int64_t numel) : w(static_cast<size_t>(numel)) {}
-  std::vector<float> w;
+  // Uninitialised on purpose: every snapshot is written in full before it is read, and zeroing
+  // 16 MB costs as much as the copy itself.
+  explicit Snapshot(int64_t numel) : w(new float[static_cast<size_t>(std::max<int64_t>(numel, 1))]) {}
+  std::unique_ptr<float[]> w;
   Header h;
 };
 using SnapshotPtr = std::shared_ptr<Snapshot>;
@@ -307,7 +309,11 @@ SnapshotPtr MpiTransport::State::take_spare() {
       return s;
     }
   }
-  return std::make_shared<Snapshot>(numel);
+  // A new buffer becomes the next staged snapshot: touch its pages here, on the communication
+  // thread, so that the training thread's copy in publish() does not pay the page faults.
+  auto fresh = std::make_shared<Snapshot>(numel);
+  if (numel > 0) std::memset(fresh->w.get(), 0, static_cast<size_t>(numel) * sizeof(float));
+  return fresh;
 }
 
 void MpiTransport::State::install_staged() {
@@ -382,7 +388,7 @@ void MpiTransport::State::answer_requests() {
     s->count = 2;
     mpi_check(MPI_Isend(&s->header, sizeof(WireHeader), MPI_BYTE, peer, kTagReplyHeader, comm, &s->req[0]),
               "MPI_Isend(answer header)");
-    mpi_check(MPI_Isend(s->snap->w.data(), to_int_count(numel, "snapshot"), MPI_FLOAT, peer, kTagReplyData, comm,
+    mpi_check(MPI_Isend(s->snap->w.get(), to_int_count(numel, "snapshot"), MPI_FLOAT, peer, kTagReplyData, comm,
                         &s->req[1]),
               "MPI_Isend(answer weights)");
     sends.push_back(std::move(s));
@@ -452,7 +458,7 @@ void MpiTransport::State::start_pulls() {
     pull.active = true;
     mpi_check(MPI_Irecv(&pull.header, sizeof(WireHeader), MPI_BYTE, q, kTagReplyHeader, comm, &pull.req[0]),
               "MPI_Irecv(answer header)");
-    mpi_check(MPI_Irecv(pull.into->w.data(), to_int_count(numel, "snapshot"), MPI_FLOAT, q, kTagReplyData, comm,
+    mpi_check(MPI_Irecv(pull.into->w.get(), to_int_count(numel, "snapshot"), MPI_FLOAT, q, kTagReplyData, comm,
                         &pull.req[1]),
               "MPI_Irecv(answer weights)");
     mpi_check(MPI_Isend(&pull.request_token, 1, MPI_INT, q, kTagRequest, comm, &pull.req[2]), "MPI_Isend(request)");
@@ -620,7 +626,7 @@ void MpiTransport::publish(const torch::Tensor& weights, double fitness, int64_t
   Header h;
   {
     std::lock_guard<std::mutex> lock(s.publish_mutex);
-    if (s.numel > 0) std::memcpy(s.staged->w.data(), weights.data_ptr<float>(), s.numel * sizeof(float));
+    if (s.numel > 0) std::memcpy(s.staged->w.get(), weights.data_ptr<float>(), s.numel * sizeof(float));
     h.particle = s.rank;
     h.step = step;
     h.fitness = fitness;
@@ -640,43 +646,68 @@ std::vector<Header> MpiTransport::headers() {
   return state_->headers;
 }
 
+// The latest pulled snapshot of peer `particle`, waiting for a pull when the cache is older than
+// what the last barrier announced (or empty while the peer has published).
+static SnapshotPtr latest_of_peer(MpiTransport::State& s, int particle);
+
 Header MpiTransport::fetch(int particle, torch::Tensor& out) {
   State& s = *state_;
   NOSYNC_CHECK(particle >= 0 && particle < s.size, "fetch: particle {} out of range 0..{}", particle, s.size - 1);
   check_snapshot_tensor(out, s.numel, "fetch");
-  SnapshotPtr snap;
   if (particle == s.rank) {
     std::lock_guard<std::mutex> lock(s.publish_mutex);
     const SnapshotPtr& own = s.staged_fresh ? s.staged : s.current;
-    if (own->h.valid() && s.numel > 0) std::memcpy(out.data_ptr<float>(), own->w.data(), s.numel * sizeof(float));
+    if (own->h.valid() && s.numel > 0) std::memcpy(out.data_ptr<float>(), own->w.get(), s.numel * sizeof(float));
     Header h = own->h;
     h.particle = s.rank;
     return h;
   }
-  {
-    std::unique_lock<std::mutex> lock(s.mutex);
-    s.check_failure();
-    s.last_fetch[particle] = ++s.fetch_clock;
-    const uint64_t need = std::max<uint64_t>(s.floor[particle], s.headers[particle].valid() ? 1 : 0);
-    auto have = [&] { return s.cache[particle] ? s.cache[particle]->h.version : 0; };
-    if (have() < need) {
-      s.fetch_waiting[particle] = true;
-      s.wake = true;
-      s.comm_cv.notify_one();
-      s.training_cv.wait(lock, [&] { return have() >= need || !s.failure.empty(); });
-      s.fetch_waiting[particle] = false;
-      s.check_failure();
-    }
-    snap = s.cache[particle];
-  }
+  const SnapshotPtr snap = latest_of_peer(s, particle);
   if (!snap || !snap->h.valid()) {
     Header none;
     none.particle = particle;
     return none;
   }
   // The snapshot is never written while referenced: copy outside the lock.
-  if (s.numel > 0) std::memcpy(out.data_ptr<float>(), snap->w.data(), s.numel * sizeof(float));
+  if (s.numel > 0) std::memcpy(out.data_ptr<float>(), snap->w.get(), s.numel * sizeof(float));
   return snap->h;
+}
+
+Header MpiTransport::fetch_shared(int particle, const torch::Tensor& like, torch::Tensor& view) {
+  State& s = *state_;
+  NOSYNC_CHECK(particle >= 0 && particle < s.size, "fetch: particle {} out of range 0..{}", particle, s.size - 1);
+  check_snapshot_tensor(like, s.numel, "fetch_shared");
+  if (particle == s.rank) return Transport::fetch_shared(particle, like, view);
+  SnapshotPtr snap = latest_of_peer(s, particle);
+  if (!snap || !snap->h.valid()) {
+    Header none;
+    none.particle = particle;
+    return none;
+  }
+  const Header h = snap->h;
+  float* data = snap->w.get();
+  // The tensor keeps the snapshot alive; the communication thread never writes a snapshot that
+  // anyone else still references (it receives into another one).
+  view = torch::from_blob(data, {s.numel}, [keep = std::move(snap)](void*) mutable { keep.reset(); },
+                          torch::TensorOptions().dtype(torch::kFloat));
+  return h;
+}
+
+static SnapshotPtr latest_of_peer(MpiTransport::State& s, int particle) {
+  std::unique_lock<std::mutex> lock(s.mutex);
+  s.check_failure();
+  s.last_fetch[particle] = ++s.fetch_clock;
+  const uint64_t need = std::max<uint64_t>(s.floor[particle], s.headers[particle].valid() ? 1 : 0);
+  auto have = [&] { return s.cache[particle] ? s.cache[particle]->h.version : 0; };
+  if (have() < need) {
+    s.fetch_waiting[particle] = true;
+    s.wake = true;
+    s.comm_cv.notify_one();
+    s.training_cv.wait(lock, [&] { return have() >= need || !s.failure.empty(); });
+    s.fetch_waiting[particle] = false;
+    s.check_failure();
+  }
+  return s.cache[particle];
 }
 
 void MpiTransport::allreduce_sum(torch::Tensor& t) {

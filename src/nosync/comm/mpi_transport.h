@@ -65,6 +65,8 @@ class MpiTransport final : public Transport {
   void publish(const torch::Tensor& weights, double fitness, int64_t step) override;
   std::vector<Header> headers() override;
   Header fetch(int particle, torch::Tensor& out) override;
+  // Lends the received snapshot (no copy): the training thread's cost of reading an attractor.
+  Header fetch_shared(int particle, const torch::Tensor& like, torch::Tensor& view) override;
   void allreduce_sum(torch::Tensor& t) override;
   void barrier() override;
   bool remote() const override { return true; }

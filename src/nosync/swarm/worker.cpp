@@ -31,7 +31,8 @@ class NoSyncExchange {
         trainer_(trainer),
         transport_(transport),
         rng_(static_cast<uint64_t>(setup.train.seed) * 0x9E3779B97F4A7C15ULL + 0x5157ULL),
-        attractor_(torch::empty_like(trainer.flat_params())) {
+        attractor_(torch::empty_like(trainer.flat_params())),
+        own_(attractor_) {
     if (options_.attractor == "pso") pbest_ = trainer.flat_params().clone();
   }
 
@@ -64,7 +65,16 @@ class NoSyncExchange {
     } else {
       target = options_.attractor == "lbest" ? best_in_neighbourhood(view, self_, static_cast<int>(options_.lbest_k))
                                              : best_particle(view);
-      if (target >= 0 && target != self_) published_step = transport_.fetch(target, attractor_).step;
+      // Across processes without a copy (the MPI transport lends its received snapshot:
+      // attractor_ is then read-only until the next exchange); locally into our own buffer.
+      if (target >= 0 && target != self_) {
+        if (transport_.remote()) {
+          published_step = transport_.fetch_shared(target, x, attractor_).step;
+        } else {
+          attractor_ = own_;
+          published_step = transport_.fetch(target, attractor_).step;
+        }
+      }
     }
     rec["attractor"] = target == -2 ? nlohmann::json("mean") : nlohmann::json(target);
     rec["staleness"] = step - published_step;
@@ -109,6 +119,7 @@ class NoSyncExchange {
   // Mean of every valid, finite published snapshot into attractor_; returns the oldest step used,
   // or -1 when no particle is usable.
   int64_t swarm_mean(const std::vector<comm::Header>& view) {
+    attractor_ = own_;  // written below: never a snapshot lent by fetch_shared
     if (transport_.remote()) return swarm_mean_collective();
     attractor_.zero_();
     if (!scratch_.defined()) scratch_ = torch::empty_like(attractor_);
@@ -153,7 +164,9 @@ class NoSyncExchange {
   train::Trainer& trainer_;
   comm::Transport& transport_;
   std::mt19937_64 rng_;
-  torch::Tensor attractor_, scratch_, pbest_;
+  torch::Tensor attractor_;  // the point pulled toward; may be a read-only snapshot of the transport
+  torch::Tensor own_;        // our buffer for the attractor (mean, local fetch)
+  torch::Tensor scratch_, pbest_;
   double pbest_fitness_ = std::numeric_limits<double>::infinity();
   double last_fitness_ = std::numeric_limits<double>::infinity();  // of this exchange
   int64_t last_step_ = 0;
