@@ -61,6 +61,26 @@ run_np 3 "$bin" train "${small[@]}" --set swarm.algo=nosync --set swarm.attracto
   >m3.out 2>m3.err || { cat m3.err; fail "nosync mean under mpirun -np 3 exited $?"; }
 check_run r-mean3 3 nosync
 
+# Hybrid: 4 ranks as 2 particles of 2 (sync data-parallel inside a group, NoSync between the
+# leaders). Members end bit-identical to their leader although they train on different batches.
+run_np 4 "$bin" train "${small[@]}" --set swarm.algo=nosync --set swarm.group_size=2 \
+  --set swarm.momentum_on_pull=scale --run-dir r-hybrid >h.out 2>h.err || { cat h.err; fail "hybrid exited $?"; }
+/usr/bin/python3 - <<'PY' || fail "hybrid run content"
+import json, os
+s = json.load(open("r-hybrid/summary.json"))
+assert s["particles"] == 2 and s["ranks"] == 4 and s["group_size"] == 2, s
+assert s["group_max_divergence"] == 0.0, s["group_max_divergence"]
+for k in ("best", "average", "ensemble"):
+    assert s[k]["test_accuracy"] > 0.6, (k, s[k])
+recs = [json.loads(l) for l in open("r-hybrid/metrics.jsonl")]
+ex = {(r["rank"], r["particle"]) for r in recs if r["event"] == "exchange"}
+assert ex == {(0, 0), (2, 1)}, ex  # only the leaders exchange, as particles 0 and 1
+sync = {(r["rank"], r["particle"]) for r in recs if r["event"] == "group_sync"}
+assert sync == {(1, 0), (3, 1)}, sync
+assert sorted(os.listdir("r-hybrid/checkpoints")) == ["average", "particle-0", "particle-1"]
+print(f"ok   hybrid 2 particles x 2 ranks: best {s['best']['test_accuracy']:.3f}, members identical to leaders")
+PY
+
 # sync, 2 ranks x batch 32 on disjoint shards == 1 process x batch 64: with 64 training samples
 # every batch is the whole (shard of the) training set, so both see the same gradient each step.
 eq=(--set data.format=synthetic --set data.val_size=64 --set data.synthetic_train=128

@@ -159,6 +159,9 @@ const std::vector<Field>& fields() {
                  "fitness = val: validation samples used", 1, 1e9),
       make_field("swarm.shard", &C::swarm, &swarm::SwarmOptions::shard,
                  "each worker trains on a disjoint shard instead of its own shuffle of everything"),
+      make_field("swarm.group_size", &C::swarm, &swarm::SwarmOptions::group_size,
+                 "mpi, nosync: ranks per particle; each particle is a group doing synchronous data-parallel SGD, "
+                 "NoSync between groups (hybrid)", 1, 4096),
       make_field("swarm.deterministic", &C::swarm, &swarm::SwarmOptions::deterministic,
                  "exchanges in lock-step by step count (bit-identical runs with train.threads = 1)"),
       make_field("swarm.easgd_alpha", &C::swarm, &swarm::SwarmOptions::easgd_alpha,

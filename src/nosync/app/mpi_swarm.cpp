@@ -133,8 +133,9 @@ class RankRecorder : public swarm::Recorder {
 // watchdog names it).
 class Watchdog {
  public:
-  Watchdog(double limit_s, int rank, int size, const comm::MpiTransport& transport)
-      : limit_s_(limit_s), rank_(rank), size_(size), transport_(transport) {
+  // `collective_wait_s`: how long the training thread has been waiting in a collective (0 = not).
+  Watchdog(double limit_s, int rank, int size, std::function<double()> collective_wait_s)
+      : limit_s_(limit_s), rank_(rank), size_(size), collective_wait_s_(std::move(collective_wait_s)) {
     if (limit_s_ > 0) thread_ = std::thread([this] { run(); });
   }
   ~Watchdog() {
@@ -158,7 +159,7 @@ class Watchdog {
     while (!done_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (!armed_) continue;
-      const double waiting_s = transport_.collective_wait_s();
+      const double waiting_s = collective_wait_s_();
       if (waiting_s > 0) {
         if (waiting_s > 2 * limit_s_ + 10)
           comm::mpi_abort_job(fmt::format("watchdog: rank {} waited {:.0f} s for its peers in a collective "
@@ -178,7 +179,7 @@ class Watchdog {
 
   const double limit_s_;
   const int rank_, size_;
-  const comm::MpiTransport& transport_;
+  const std::function<double()> collective_wait_s_;
   std::atomic<bool> done_{false}, armed_{false};
   std::atomic<int64_t> last_ns_{0}, last_step_{0};
   std::thread thread_;
@@ -269,10 +270,22 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
   if (sw.algo == "single")
     throw UserError(fmt::format("swarm.algo = single trains one worker, but this is an MPI job of {} ranks", size),
                     "choose nosync, sync, local-sgd or easgd, or run single without mpirun");
-  if (sw.particles != 0 && sw.particles != size)
-    throw UserError(fmt::format("swarm.particles = {}, but the MPI job has {} ranks (one particle per rank)",
-                                sw.particles, size),
-                    "leave swarm.particles = 0 under mpirun, or start as many ranks as particles");
+  // Hybrid: particle g is the group of ranks g*G .. g*G+G-1; its leader is the first of them.
+  const int group_size = static_cast<int>(sw.group_size);
+  if (size % group_size != 0)
+    throw UserError(fmt::format("swarm.group_size = {} does not divide the {} ranks of the MPI job", group_size, size),
+                    "start a multiple of swarm.group_size ranks");
+  if (group_size > 1 && (sw.algo != "nosync" || sw.shard))
+    throw UserError(fmt::format("swarm.group_size = {} needs swarm.algo = nosync without swarm.shard", group_size),
+                    "groups of ranks are NoSync particles; for plain data parallelism use swarm.algo = sync");
+  const int particles = size / group_size;
+  const int particle = rank / group_size;
+  const bool leader = rank % group_size == 0;
+  if (sw.particles != 0 && sw.particles != particles)
+    throw UserError(fmt::format("swarm.particles = {}, but the MPI job has {} ranks = {} particle(s) of "
+                                "swarm.group_size = {}",
+                                sw.particles, size, particles, group_size),
+                    "leave swarm.particles = 0 under mpirun: the job's size decides");
 
   // The run directory: rank 0 decides, checks and creates it; everybody learns the outcome.
   std::string problem;
@@ -309,9 +322,9 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
   }
 
   std::vector<train::TrainOptions> particle_train;
-  for (int r = 0; r < size; ++r) particle_train.push_back(particle_train_options(config, r, size));
+  for (int p = 0; p < particles; ++p) particle_train.push_back(particle_train_options(config, p, particles));
   const bool same_start = sw.algo != "nosync";  // baselines start from one model
-  torch::manual_seed(static_cast<uint64_t>(config.train.seed + (same_start ? 0 : 1000003LL * rank)));
+  torch::manual_seed(static_cast<uint64_t>(config.train.seed + (same_start ? 0 : 1000003LL * particle)));
   models::Net net = models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
   const int64_t numel = models::parameter_count(*net);
   const auto faults = swarm::active_faults(sw.fault);
@@ -319,17 +332,33 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
   std::unique_ptr<ConsoleObserver> console;
   if (rank == 0) console = std::make_unique<ConsoleObserver>(config.run.progress, config.train.log_every);
   if (console)
-    console->message(fmt::format("swarm: {} x {} MPI ranks (one particle each), {} intra-op thread(s) per rank, {} "
+    console->message(fmt::format("swarm: {} x {} particle(s) of {} MPI rank(s), {} intra-op thread(s) per rank, {} "
                                  "parameters",
-                                 sw.algo, size, threads, numel));
+                                 sw.algo, particles, group_size, threads, numel));
 
   swarm::WorkerResult result;
   std::string lines;
   const auto start = Clock::now();
   std::unique_ptr<RankRecorder> recorder;
   {
-    comm::MpiTransport transport(MPI_COMM_WORLD, numel);
-    Watchdog watchdog(config.comm.watchdog_s, rank, size, transport);
+    // One transport per particle among the particles (leaders only, in the hybrid), plus one
+    // inside each group (all-reduce of gradients, the leader's weights to the members).
+    MPI_Comm group_comm = MPI_COMM_NULL, swarm_comm = MPI_COMM_NULL;
+    std::unique_ptr<comm::MpiTransport> group_transport, swarm_transport;
+    if (group_size > 1) {
+      comm::mpi_check(MPI_Comm_split(MPI_COMM_WORLD, particle, rank, &group_comm), "MPI_Comm_split(group)");
+      comm::mpi_check(MPI_Comm_split(MPI_COMM_WORLD, leader ? 0 : MPI_UNDEFINED, rank, &swarm_comm),
+                      "MPI_Comm_split(leaders)");
+      group_transport = std::make_unique<comm::MpiTransport>(group_comm, 0);
+      if (leader) swarm_transport = std::make_unique<comm::MpiTransport>(swarm_comm, numel);
+    } else {
+      swarm_transport = std::make_unique<comm::MpiTransport>(MPI_COMM_WORLD, numel);
+    }
+    comm::MpiTransport& transport = swarm_transport ? *swarm_transport : *group_transport;
+    Watchdog watchdog(config.comm.watchdog_s, rank, size, [&] {
+      return std::max(swarm_transport ? swarm_transport->collective_wait_s() : 0.0,
+                      group_transport ? group_transport->collective_wait_s() : 0.0);
+    });
     recorder = std::make_unique<RankRecorder>(rank, size, run_dir + "/metrics.jsonl", console.get(),
                                               [&](int64_t step) {
                                                 watchdog.step(step);
@@ -338,10 +367,12 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
     swarm::WorkerControl control;
     install_signal_handlers(&control);
     swarm::WorkerSetup setup;
-    setup.particle = rank;
+    setup.particle = particle;
     setup.swarm = sw;
-    setup.train = particle_train[rank];
-    setup.train.seed = particle_train[rank].seed + rank;  // each particle its own data stream
+    setup.train = particle_train[particle];
+    setup.train.seed = particle_train[particle].seed + rank;  // each rank its own data stream
+    setup.group = group_transport.get();
+    setup.group_leader = leader;
     setup.checkpoint = config.checkpoint;
     setup.data = config.data;
     setup.run_dir = run_dir;
@@ -358,8 +389,11 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
       std::_Exit(kExitStopped);  // peers stop on their own signal; nothing collective is safe now
     }
     watchdog.arm(false);
-    transport.close();
+    if (swarm_transport) swarm_transport->close();
+    if (group_transport) group_transport->close();
     install_signal_handlers(nullptr);
+    for (MPI_Comm* c : {&group_comm, &swarm_comm})
+      if (*c != MPI_COMM_NULL) comm::mpi_check(MPI_Comm_free(c), "MPI_Comm_free");
   }
   const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
 
@@ -379,18 +413,26 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
   if (rank != 0) return 0;
 
   for (int r = 1; r < size; ++r) recorder->append_lines(all_lines[r]);
+  // Particle p is its leader's model, rank p * group_size; members must have ended identical.
   std::vector<models::Net> nets;
-  std::vector<swarm::WorkerResult> results(size);
-  for (int r = 0; r < size; ++r) {
+  std::vector<swarm::WorkerResult> results(particles);
+  double group_divergence = 0;
+  for (int p = 0; p < particles; ++p) {
+    const int r = p * group_size;
+    const torch::Tensor leader_state = all_states.narrow(0, r * state.numel(), state.numel());
+    for (int m = r + 1; m < r + group_size; ++m)
+      group_divergence = std::max(
+          group_divergence,
+          (all_states.narrow(0, m * state.numel(), state.numel()) - leader_state).abs().max().item<double>());
     models::Net n = r == 0 ? net : models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
-    if (r != 0) load_flat_state(*n, all_states.narrow(0, r * state.numel(), state.numel()));
+    if (r != 0) load_flat_state(*n, leader_state);
     nets.push_back(n);
-    results[r].particle = r;
-    results[r].steps = static_cast<int64_t>(all_results[5 * r]);
-    results[r].train_s = all_results[5 * r + 1];
-    results[r].exchange_s = all_results[5 * r + 2];
-    results[r].exchanges = static_cast<int64_t>(all_results[5 * r + 3]);
-    results[r].respawns = static_cast<int64_t>(all_results[5 * r + 4]);
+    results[p].particle = p;
+    results[p].steps = static_cast<int64_t>(all_results[5 * r]);
+    results[p].train_s = all_results[5 * r + 1];
+    results[p].exchange_s = all_results[5 * r + 2];
+    results[p].exchanges = static_cast<int64_t>(all_results[5 * r + 3]);
+    results[p].respawns = static_cast<int64_t>(all_results[5 * r + 4]);
   }
   console->finish();
   console->message("evaluating best particle, swarm average and ensemble ...");
@@ -398,6 +440,12 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
   nlohmann::json summary = summarize_swarm(config, nets, results, particle_train, splits, run_dir, effective, wall_s);
   summary["transport"] = "mpi";
   summary["ranks"] = size;
+  summary["group_size"] = group_size;
+  if (group_size > 1) summary["group_max_divergence"] = group_divergence;  // members vs. leader, 0 = one model
+  if (group_size > 1) {  // each particle trained group_size batches per step
+    summary["samples"] = summary["samples"].get<int64_t>() * group_size;
+    summary["samples_per_s"] = summary["samples_per_s"].get<double>() * group_size;
+  }
   util::write_file_atomic(run_dir + "/summary.json", summary.dump(2) + "\n");
   recorder->record({{"event", "final"}, {"summary", summary}});
   print_summary(summary, run_dir);
@@ -417,7 +465,8 @@ bool wants_mpi(const Config& config) {
 
 int run_mpi_train(Config config, std::string run_dir, const std::function<std::string()>& default_dir,
                   const std::function<void(const nlohmann::json&, const std::string&)>& print_summary) {
-  comm::MpiScope mpi(nullptr, nullptr);
+  // Two transports (hence two communication threads) per rank in the hybrid need THREAD_MULTIPLE.
+  comm::MpiScope mpi(nullptr, nullptr, config.swarm.group_size > 1 ? MPI_THREAD_MULTIPLE : MPI_THREAD_SERIALIZED);
   const int rank = mpi.rank(), size = mpi.size();
   try {
     return train_rank(std::move(config), std::move(run_dir), default_dir, print_summary, rank, size);

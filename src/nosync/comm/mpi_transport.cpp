@@ -120,15 +120,15 @@ void mpi_abort_job(const std::string& message, int exit_code) {
 
 // ---- MpiScope ------------------------------------------------------------------------------
 
-MpiScope::MpiScope(int* argc, char*** argv) {
+MpiScope::MpiScope(int* argc, char*** argv, int required) {
   int initialized = 0;
   mpi_check(MPI_Initialized(&initialized), "MPI_Initialized");
   NOSYNC_CHECK(!initialized, "MPI is already initialised: only one MpiScope may exist");
   int provided = MPI_THREAD_SINGLE;
-  mpi_check(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
-  if (provided < MPI_THREAD_SERIALIZED) {
+  mpi_check(MPI_Init_thread(argc, argv, required, &provided), "MPI_Init_thread");
+  if (provided < required) {
     MPI_Finalize();
-    throw InternalError(fmt::format("MPI provides thread level {}, nosync needs MPI_THREAD_SERIALIZED", provided));
+    throw InternalError(fmt::format("MPI provides thread level {}, nosync needs {}", provided, required));
   }
   mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
   mpi_check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");

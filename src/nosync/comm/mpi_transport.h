@@ -27,10 +27,12 @@
 
 namespace nosync::comm {
 
-// MPI_Init_thread (MPI_THREAD_SERIALIZED) / MPI_Finalize as a scope. Only one may exist.
+// MPI_Init_thread / MPI_Finalize as a scope. Only one may exist. One MpiTransport at a time needs
+// MPI_THREAD_SERIALIZED (its communication thread is the only MPI caller); several at once (the
+// hybrid's group and leaders transports) need MPI_THREAD_MULTIPLE.
 class MpiScope {
  public:
-  MpiScope(int* argc, char*** argv);
+  MpiScope(int* argc, char*** argv, int required = MPI_THREAD_SERIALIZED);
   ~MpiScope();
   MpiScope(const MpiScope&) = delete;
   MpiScope& operator=(const MpiScope&) = delete;

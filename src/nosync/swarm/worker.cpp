@@ -36,9 +36,13 @@ class NoSyncExchange {
     if (options_.attractor == "pso") pbest_ = trainer.flat_params().clone();
   }
 
+  // What the last exchange multiplied the optimizer momentum by (1 = untouched).
+  double momentum_factor() const { return momentum_factor_; }
+
   // Returns the metrics record of this exchange.
   nlohmann::json exchange(int64_t step, double fitness, double progress, Recorder& recorder, bool& respawned) {
     torch::Tensor& x = trainer_.flat_params();
+    momentum_factor_ = 1;
     const bool finite = std::isfinite(fitness) && all_finite(x);
     if (!finite) fitness = std::numeric_limits<double>::infinity();
     last_fitness_ = fitness;
@@ -86,6 +90,7 @@ class NoSyncExchange {
       if (have_point) {
         x.copy_(attractor_);
         trainer_.scale_momentum(0);
+        momentum_factor_ = 0;
         respawned = true;
         recorder.warn(fmt::format("particle {} has non-finite loss or weights at step {}: re-spawned from {}",
                                   self_, step, rec["attractor"].dump()));
@@ -103,8 +108,9 @@ class NoSyncExchange {
       } else {
         pull(x, attractor_, coeff);
       }
-      if (options_.momentum_on_pull == "reset") trainer_.scale_momentum(0);
-      else if (options_.momentum_on_pull == "scale") trainer_.scale_momentum(1 - coeff);
+      if (options_.momentum_on_pull == "reset") momentum_factor_ = 0;
+      else if (options_.momentum_on_pull == "scale") momentum_factor_ = 1 - coeff;
+      if (momentum_factor_ != 1) trainer_.scale_momentum(momentum_factor_);
       if (options_.attractor == "mean" && coeff > 0 && train::has_batchnorm(*trainer_.net()))
         train::recompute_batchnorm(*trainer_.net(), const_cast<data::BatchLoader&>(trainer_.loader()),
                                    kBatchNormBatches);
@@ -169,6 +175,7 @@ class NoSyncExchange {
   torch::Tensor scratch_, pbest_;
   double pbest_fitness_ = std::numeric_limits<double>::infinity();
   double last_fitness_ = std::numeric_limits<double>::infinity();  // of this exchange
+  double momentum_factor_ = 1;  // what the last exchange multiplied the momentum by
   int64_t last_step_ = 0;
 };
 
@@ -209,6 +216,17 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
   if (sw.algo == "nosync") nosync = std::make_unique<NoSyncExchange>(setup, trainer, transport);
   torch::Tensor center;  // easgd
   if (sw.algo == "easgd") center = trainer.flat_params().clone();
+  comm::Transport* group = setup.group;
+  const bool leader = group == nullptr || setup.group_leader;
+  torch::Tensor group_buffer;  // hybrid: [weights, momentum factor], from the leader to its group
+  if (group != nullptr) {
+    const int g = group->particles();
+    trainer.set_gradient_hook([&trainer, group, g] {
+      group->allreduce_sum(trainer.flat_grads());
+      trainer.flat_grads().div_(g);
+    });
+    group_buffer = torch::empty({trainer.flat_params().numel() + 1}, torch::kFloat);
+  }
   if (sw.algo == "sync") {
     if (sw.sync_scale_lr) trainer.set_lr_multiplier(n);
     trainer.set_gradient_hook([&trainer, &transport, n] {
@@ -272,7 +290,9 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
     } else if (step % sw.tau == 0 && step < total) {
       const auto e0 = Clock::now();
       nlohmann::json rec;
-      if (sw.algo == "nosync") {
+      if (sw.algo == "nosync" && !leader) {
+        rec = {{"event", "group_sync"}, {"particle", setup.particle}, {"step", step}};
+      } else if (sw.algo == "nosync") {
         const double fitness = sw.fitness == "train_ema" ? loss_ema : fitness_eval.run(*trainer.net()).loss;
         bool respawned = false;
         rec = nosync->exchange(step, fitness, static_cast<double>(step) / total, recorder, respawned);
@@ -292,18 +312,35 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
         rec = {{"event", "exchange"}, {"particle", setup.particle}, {"step", step}, {"attractor", "center"},
                {"distance", (trainer.flat_params() - center).norm().item<double>()}};
       }
+      if (group != nullptr) {
+        // The leader's weights after its exchange, and what it did to its momentum, to every
+        // member (the others contribute zeros, so the sum is exactly the leader's values).
+        const int64_t numel = trainer.flat_params().numel();
+        if (leader) {
+          group_buffer.narrow(0, 0, numel).copy_(trainer.flat_params());
+          group_buffer[numel] = static_cast<float>(nosync ? nosync->momentum_factor() : 1.0);
+        } else {
+          group_buffer.zero_();
+        }
+        group->allreduce_sum(group_buffer);
+        if (!leader) {
+          trainer.flat_params().copy_(group_buffer.narrow(0, 0, numel));
+          const double factor = group_buffer[numel].item<double>();
+          if (factor != 1) trainer.scale_momentum(factor);
+        }
+      }
       const double ex_s = seconds_since(e0);
       result.exchange_s += ex_s;
       ++result.exchanges;
       rec["exchange_ms"] = 1e3 * ex_s;
       rec["wall_s"] = seconds_since(start);
       recorder.record(rec);
-      if (setup.particle == 0 && !transport.remote()) {  // remote: fetching all would cost O(n x model)
+      if (setup.particle == 0 && leader && !transport.remote()) {  // remote: fetching all would cost O(n x model)
         recorder.record({{"event", "swarm"}, {"step", step}, {"wall_s", seconds_since(start)},
                          {"diversity", published_diversity(transport, trainer.flat_params())}});
       }
     }
-    if (step % eval_every == 0 || step == total) {
+    if (leader && (step % eval_every == 0 || step == total)) {
       const auto val = val_eval.run(*trainer.net());
       const auto test = test_eval.run(*trainer.net());
       recorder.record({{"event", "eval"}, {"particle", setup.particle}, {"step", step}, {"epoch", p.epoch},
@@ -322,7 +359,7 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
       checkpoint_requests_seen = requests;
       stop = setup.control->stop.load();
     }
-    if (step % checkpoint_every == 0 || step == total || requested || stop) {
+    if (leader && (step % checkpoint_every == 0 || step == total || requested || stop)) {
       train::CheckpointContent ck;
       ck.model = trainer.model_state();
       ck.optimizer = trainer.optimizer_state();

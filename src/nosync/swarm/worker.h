@@ -52,6 +52,12 @@ struct WorkerSetup {
   std::string config_toml;
   int64_t threads = 1;        // intra-op threads of this particle
   WorkerControl* control = nullptr;  // optional: checkpoint / stop on request
+  // Hybrid (swarm.group_size > 1, nosync only): this particle is a data-parallel group of ranks.
+  // `group` all-reduces the gradients of its members every step and carries the leader's weights
+  // to them after every exchange. Only the leader exchanges with the swarm (the `transport`
+  // argument; a member passes its group), evaluates and writes checkpoints.
+  comm::Transport* group = nullptr;
+  bool group_leader = true;
 };
 
 struct WorkerResult {
