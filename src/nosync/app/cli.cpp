@@ -127,6 +127,10 @@ int run_train(const TrainArgs& args) {
   // Everything is validated before any work or any file is written.
   const int particles = particle_count(config);
   for (int i = 0; i < particles; ++i) particle_train_options(config, i, particles);
+  if (config.swarm.group_size > 1)
+    throw UserError(fmt::format("swarm.group_size = {} needs an MPI job (groups are sets of MPI ranks)",
+                                config.swarm.group_size),
+                    "start with mpirun -np <particles x group_size>, or set swarm.group_size = 1");
   set_threads(config.train.threads);
   const data::Splits splits = data::load_splits(config.data);
 

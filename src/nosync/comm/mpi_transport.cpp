@@ -47,7 +47,7 @@ constexpr int kTagReplyHeader = 103;  // the answer's header ...
 constexpr int kTagReplyData = 104;    // ... and its weights
 constexpr int kFollowed = 2;          // peers pulled in the background (most recently fetched)
 constexpr auto kIdlePoll = std::chrono::microseconds(500);  // nothing in flight
-constexpr auto kBusyPoll = std::chrono::microseconds(50);   // transfers or a collective in flight
+constexpr auto kBusyPoll = std::chrono::microseconds(50);   // transfers in flight (collectives: no nap)
 
 struct WireHeader {
   int64_t step = -1;
@@ -258,6 +258,13 @@ void MpiTransport::State::run() {
       std::unique_lock<std::mutex> lock(mutex);
       if (closed) return;
       if (stop) return;
+      if (op != nullptr) {
+        // The training thread waits for this collective: polling without a nap costs it nothing,
+        // and each MPI_Test moves only a few fragments of a large message.
+        lock.unlock();
+        std::this_thread::yield();
+        continue;
+      }
       comm_cv.wait_for(lock, busy() ? kBusyPoll : kIdlePoll, [&] { return wake || stop; });
       wake = false;
       if (stop) return;
@@ -274,7 +281,7 @@ void MpiTransport::State::fail(const std::string& message) {
 }
 
 bool MpiTransport::State::busy() const {
-  if (op != nullptr || !sends.empty()) return true;
+  if (!sends.empty()) return true;
   return std::any_of(pulls.begin(), pulls.end(), [](const Pull& p) { return p.active; });
 }
 
