@@ -47,6 +47,7 @@ constexpr int kTagReplyHeader = 103;  // the answer's header ...
 constexpr int kTagReplyData = 104;    // ... and its weights
 constexpr int kFollowed = 2;          // peers pulled in the background (most recently fetched)
 constexpr auto kIdlePoll = std::chrono::microseconds(500);  // nothing in flight
+constexpr int kBurst = 16;                                  // polls per wake-up while transfers are in flight
 constexpr auto kBusyPoll = std::chrono::microseconds(50);   // transfers in flight (collectives: no nap)
 
 struct WireHeader {
@@ -255,12 +256,18 @@ void MpiTransport::State::run() {
               "MPI_Irecv(request)");
     while (true) {
       progress();
+      // A large transfer moves only a few fragments per MPI_Test: a short burst of polls before
+      // the nap keeps it going without spinning for the whole transfer.
+      for (int i = 0; i < kBurst && busy(); ++i) {
+        complete_sends();
+        complete_pulls();
+      }
       std::unique_lock<std::mutex> lock(mutex);
       if (closed) return;
       if (stop) return;
-      if (op != nullptr) {
-        // The training thread waits for this collective: polling without a nap costs it nothing,
-        // and each MPI_Test moves only a few fragments of a large message.
+      if (op != nullptr || std::any_of(fetch_waiting.begin(), fetch_waiting.end(), [](bool w) { return w; })) {
+        // The training thread waits (for a collective or a pull): polling without a nap costs it
+        // nothing, and each MPI_Test moves only a few fragments of a large message.
         lock.unlock();
         std::this_thread::yield();
         continue;
