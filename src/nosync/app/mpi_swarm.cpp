@@ -59,16 +59,26 @@ void on_sigterm(int) {
   if (g_control != nullptr) g_control->stop.store(true);
 }
 
+// With a control: SIGUSR1 / SIGTERM become requests to the worker. Without: default actions
+// again (after training nothing would look at the requests).
 void install_signal_handlers(swarm::WorkerControl* control) {
   g_control = control;
   struct sigaction sa {};
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
-  sa.sa_handler = on_sigusr1;
+  sa.sa_handler = control != nullptr ? on_sigusr1 : SIG_DFL;
   sigaction(SIGUSR1, &sa, nullptr);
-  sa.sa_handler = on_sigterm;
+  sa.sa_handler = control != nullptr ? on_sigterm : SIG_DFL;
   sigaction(SIGTERM, &sa, nullptr);
 }
+
+// Signals go to `control` while this scope lives (also when the worker throws out of it).
+struct SignalScope {
+  explicit SignalScope(swarm::WorkerControl* control) { install_signal_handlers(control); }
+  ~SignalScope() { install_signal_handlers(nullptr); }
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+};
 
 std::string rank_tag(int rank, int size) { return fmt::format("[rank {}/{}]", rank, size); }
 
@@ -365,7 +375,7 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
                                                 inject_rank_faults(faults, rank, step);
                                               });
     swarm::WorkerControl control;
-    install_signal_handlers(&control);
+    SignalScope signals(&control);
     swarm::WorkerSetup setup;
     setup.particle = particle;
     setup.swarm = sw;
@@ -391,7 +401,6 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
     watchdog.arm(false);
     if (swarm_transport) swarm_transport->close();
     if (group_transport) group_transport->close();
-    install_signal_handlers(nullptr);
     for (MPI_Comm* c : {&group_comm, &swarm_comm})
       if (*c != MPI_COMM_NULL) comm::mpi_check(MPI_Comm_free(c), "MPI_Comm_free");
   }
