@@ -212,6 +212,42 @@ TYPED_TEST_P(TransportConformance, PublishThenFetch) {
   });
 }
 
+// fetch_shared gives the same header and values as fetch, and a view taken earlier keeps its
+// values after the particle has published (and everyone has received) a newer version.
+TYPED_TEST_P(TransportConformance, FetchSharedIsStable) {
+  const int64_t numel = this->kNumel;
+  std::unique_ptr<World> world = TypeParam::make(numel);
+  const int n = world->particles();
+  world->run([&](Transport& t) {
+    const int me = t.particle();
+    const torch::Tensor like = floats(numel, 0.0f);
+    std::vector<torch::Tensor> first(n);
+    t.publish(pattern_tensor(me, 1, numel), 1.0, 1);
+    t.barrier();
+    for (int q = 0; q < n; ++q) {
+      const Header h = t.fetch_shared(q, like, first[q]);
+      EXPECT_EQ(h.version, 1u) << "particle " << q;
+      EXPECT_EQ(h.particle, q);
+      if (!first[q].defined() || first[q].numel() != numel) {
+        ADD_FAILURE() << "fetch_shared of particle " << q << " gave no tensor of " << numel << " floats";
+        first[q] = floats(numel, -1.0f);
+        continue;
+      }
+      expect_elements(first[q], [&](int64_t i) { return pattern(q, 1, i); }, "fetch_shared version 1");
+    }
+    t.barrier();
+    t.publish(pattern_tensor(me, 2, numel), 2.0, 2);
+    t.barrier();
+    for (int q = 0; q < n; ++q) {
+      torch::Tensor second;
+      EXPECT_EQ(t.fetch_shared(q, like, second).version, 2u);
+      expect_elements(second, [&](int64_t i) { return pattern(q, 2, i); }, "fetch_shared version 2");
+      expect_elements(first[q], [&](int64_t i) { return pattern(q, 1, i); }, "an earlier view changed");
+    }
+    t.barrier();
+  });
+}
+
 // Only even particles publish: the odd ones stay invalid and fetching them leaves `out` alone.
 TYPED_TEST_P(TransportConformance, UnpublishedParticleLeavesOutUntouched) {
   const int64_t numel = this->kNumel;
@@ -424,6 +460,7 @@ TYPED_TEST_P(TransportConformance, SlowParticleDoesNotBlockOthers) {
 }
 
 REGISTER_TYPED_TEST_SUITE_P(TransportConformance, IdsAndSizes, NothingValidBeforeAnyPublish, PublishThenFetch,
+                            FetchSharedIsStable,
                             UnpublishedParticleLeavesOutUntouched, RejectsWrongSizesAndIds,
                             AllreduceSumClosedForm, AllreduceSumBitIdentical, BarrierOrdersPublishes,
                             ConcurrentPublishFetchConsistent, SlowParticleDoesNotBlockOthers);

@@ -47,10 +47,12 @@ expect_error "non-finite --set" "must be a finite number" -- train --set train.l
 expect_error "bad --set type" "expected an integer, found 'many'" -- train --set train.epochs=many --run-dir r7
 expect_error "missing data dir" "data directory /nonexistent not found" -- train --set data.dir=/nonexistent --run-dir r8
 expect_error "missing cifar dir" "/nonexistent" -- train --set data.format=cifar10 --set data.dir=/nonexistent --run-dir r9
+expect_error "mpi without launcher" "comm.transport = mpi, but this process was not started by mpirun" -- train --set comm.transport=mpi --run-dir r10
+expect_error "group without mpi" "swarm.group_size = 2 needs an MPI job" -- train --set swarm.group_size=2 --set data.format=synthetic --run-dir r11
 expect_error "resume of nothing" "not a nosync run directory" -- train --resume "$work/none"
 expect_error "eval of nothing" "$work/none" -- eval --checkpoint "$work/none"
 
-for d in r1 r2 r3 r4 r5 r6 r7 r8 r9 runs; do
+for d in r1 r2 r3 r4 r5 r6 r7 r8 r9 r10 r11 runs; do
   if [ -e "$d" ]; then echo "FAIL: $d was created by a failed command"; failures=$((failures + 1)); fi
 done
 

@@ -17,6 +17,7 @@
 #include "nosync/app/compare.h"
 #include "nosync/app/console.h"
 #include "nosync/app/local_swarm.h"
+#include "nosync/app/mpi_swarm.h"
 #include "nosync/data/dataset.h"
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/loop.h"
@@ -108,6 +109,8 @@ int run_train(const TrainArgs& args) {
     saved_particles = particle_count(config);
     for (const auto& o : args.overrides) apply_override(config, o);
     check_consistency(config);
+    if (wants_mpi(config))
+      throw UserError("--resume under mpirun or srun is not supported yet", "resume with one process, without mpirun");
     if (config.swarm.algo != saved_algo)
       throw UserError(fmt::format("{}: swarm.algo cannot change on resume ({} -> {})", run_dir, saved_algo,
                                   config.swarm.algo),
@@ -116,6 +119,8 @@ int run_train(const TrainArgs& args) {
     train::resolve_checkpoint_dir(saved_algo == "single" ? run_dir : run_dir + "/checkpoints/particle-0");
   } else {
     config = load_config(args.config_file.empty() ? std::nullopt : std::optional(args.config_file), args.overrides);
+    if (wants_mpi(config))  // one rank of an mpirun/srun job: rank 0 owns the run directory
+      return run_mpi_train(config, args.run_dir, timestamp_dir, print_swarm_summary);
     run_dir = !args.run_dir.empty() ? args.run_dir : !config.run.dir.empty() ? config.run.dir : timestamp_dir();
     if (fs::exists(run_dir + "/config.toml"))
       throw UserError(fmt::format("{}: already holds a run", run_dir),
@@ -127,6 +132,10 @@ int run_train(const TrainArgs& args) {
   // Everything is validated before any work or any file is written.
   const int particles = particle_count(config);
   for (int i = 0; i < particles; ++i) particle_train_options(config, i, particles);
+  if (config.swarm.group_size > 1)
+    throw UserError(fmt::format("swarm.group_size = {} needs an MPI job (groups are sets of MPI ranks)",
+                                config.swarm.group_size),
+                    "start with mpirun -np <particles x group_size>, or set swarm.group_size = 1");
   set_threads(config.train.threads);
   const data::Splits splits = data::load_splits(config.data);
 

@@ -161,6 +161,9 @@ const std::vector<Field>& fields() {
                  "fitness = val: validation samples used", 1, 1e9),
       make_field("swarm.shard", &C::swarm, &swarm::SwarmOptions::shard,
                  "each worker trains on a disjoint shard instead of its own shuffle of everything"),
+      make_field("swarm.group_size", &C::swarm, &swarm::SwarmOptions::group_size,
+                 "mpi, nosync: ranks per particle; each particle is a group doing synchronous data-parallel SGD, "
+                 "NoSync between groups (hybrid)", 1, 4096),
       make_field("swarm.deterministic", &C::swarm, &swarm::SwarmOptions::deterministic,
                  "exchanges in lock-step by step count (bit-identical runs with train.threads = 1)"),
       make_field("swarm.easgd_alpha", &C::swarm, &swarm::SwarmOptions::easgd_alpha,
@@ -168,11 +171,18 @@ const std::vector<Field>& fields() {
       make_field("swarm.sync_scale_lr", &C::swarm, &swarm::SwarmOptions::sync_scale_lr,
                  "sync: multiply the learning rate by the number of workers"),
       make_field("swarm.fault", &C::swarm, &swarm::SwarmOptions::fault,
-                 "fault injection for tests: nan:particle=P:step=S, slow:particle=P:factor=F (comma-separated; "
-                 "env NOSYNC_FAULT wins)"),
+                 "fault injection for tests: nan:particle=P:step=S, slow:particle=P:factor=F, and under MPI "
+                 "throw|kill|stall:rank=R:step=S (comma-separated; env NOSYNC_FAULT wins)"),
       make_field("swarm.overrides", &C::swarm, &swarm::SwarmOptions::overrides,
                  "per-particle train.* keys for heterogeneous swarms: P:train.key=value;... "
                  "(e.g. 1:train.lr=0.1;1:train.threads=2)"),
+
+      make_field("comm.transport", &C::comm, &CommOptions::transport,
+                 "how particles exchange: threads of this process (local), MPI ranks (mpi), or mpi when started "
+                 "by mpirun/srun (auto)", 1, 0, {"auto", "local", "mpi"}),
+      make_field("comm.watchdog_s", &C::comm, &CommOptions::watchdog_s,
+                 "mpi: end the job, naming the rank, when a rank makes no training step for this many seconds "
+                 "(0 = off)", 0, 1e9),
 
       make_field("run.dir", &C::run, &RunOptions::dir, "run directory (\"\" = runs/<date>-<time>)"),
       make_field("run.progress", &C::run, &RunOptions::progress,

@@ -22,12 +22,19 @@ struct RunOptions {
   std::string progress = "auto";   // auto | live | plain | quiet
 };
 
+// How particles talk ([comm] section).
+struct CommOptions {
+  std::string transport = "auto";  // auto (mpi under mpirun/srun, else local) | local | mpi
+  double watchdog_s = 600;         // mpi: end the job when a rank makes no step for this long (0 = off)
+};
+
 struct Config {
   data::DataOptions data;
   models::ModelOptions model;
   train::TrainOptions train;
   train::CheckpointOptions checkpoint;
   swarm::SwarmOptions swarm;
+  CommOptions comm;
   RunOptions run;
 };
 

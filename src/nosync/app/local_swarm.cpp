@@ -74,6 +74,48 @@ int particle_count(const Config& config) {
   return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
 }
 
+nlohmann::json summarize_swarm(const Config& config, const std::vector<models::Net>& nets,
+                               const std::vector<swarm::WorkerResult>& results,
+                               const std::vector<train::TrainOptions>& particle_train, const data::Splits& splits,
+                               const std::string& run_dir, const std::string& config_toml, double wall_s) {
+  const int n = static_cast<int>(nets.size());
+  const int64_t numel = models::parameter_count(*nets[0]);
+  const auto final = swarm::evaluate_final(nets, config.model, splits, static_cast<uint64_t>(config.train.seed));
+
+  // The average model is saved as a checkpoint of its own, loadable by `nosync eval`.
+  train::CheckpointContent ck;
+  ck.model = train::model_state(*final.average_net);
+  ck.state = {{"trainer", {{"step", results[0].steps}}}, {"model", "swarm-average"}};
+  ck.config_toml = config_toml;
+  train::write_checkpoint(run_dir + "/checkpoints/average", results[0].steps, ck, 1);
+
+  int64_t samples = 0;
+  double train_s = 0, exchange_s = 0;
+  int64_t respawns = 0;
+  for (const auto& r : results) {
+    samples += r.steps * particle_train[r.particle].batch_size;
+    train_s = std::max(train_s, r.train_s);
+    exchange_s += r.exchange_s;
+    respawns += r.respawns;
+  }
+  nlohmann::json summary = final.to_json();
+  summary["algo"] = config.swarm.algo;
+  summary["particles"] = n;
+  summary["model"] = config.model.name;
+  summary["parameters"] = numel;
+  summary["test_accuracy"] = final.best.accuracy;  // the headline: the best particle
+  summary["test_loss"] = final.best.loss;
+  summary["steps"] = results[0].steps;
+  summary["samples"] = samples;
+  summary["wall_s"] = wall_s;
+  summary["samples_per_s"] = samples / wall_s;
+  summary["exchange_s_per_particle"] = exchange_s / n;
+  summary["respawns"] = respawns;
+  summary["completed"] = true;
+  util::write_file_atomic(run_dir + "/summary.json", summary.dump(2) + "\n");
+  return summary;
+}
+
 std::vector<train::CheckpointContent> resume_points(const Config& config, const data::Splits& splits,
                                                     const std::string& run_dir, int saved_particles,
                                                     std::vector<std::string>& notes) {
@@ -227,39 +269,8 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
   console.finish();
   console.message("evaluating best particle, swarm average and ensemble ...");
   at::set_num_threads(cores);
-  const auto final = swarm::evaluate_final(nets, config.model, splits, static_cast<uint64_t>(config.train.seed));
-
-  // The average model is saved as a checkpoint of its own, loadable by `nosync eval`.
-  train::CheckpointContent ck;
-  ck.model = train::model_state(*final.average_net);
-  ck.state = {{"trainer", {{"step", results[0].steps}}}, {"model", "swarm-average"}};
-  ck.config_toml = config_toml;
-  train::write_checkpoint(run_dir + "/checkpoints/average", results[0].steps, ck, 1);
-
-  int64_t samples = 0;
-  double train_s = 0, exchange_s = 0;
-  int64_t respawns = 0;
-  for (const auto& r : results) {
-    samples += r.steps * particle_train[r.particle].batch_size;
-    train_s = std::max(train_s, r.train_s);
-    exchange_s += r.exchange_s;
-    respawns += r.respawns;
-  }
-  nlohmann::json summary = final.to_json();
-  summary["algo"] = config.swarm.algo;
-  summary["particles"] = n;
-  summary["model"] = config.model.name;
-  summary["parameters"] = numel;
-  summary["test_accuracy"] = final.best.accuracy;  // the headline: the best particle
-  summary["test_loss"] = final.best.loss;
-  summary["steps"] = results[0].steps;
-  summary["samples"] = samples;
-  summary["wall_s"] = wall_s;
-  summary["samples_per_s"] = samples / wall_s;
-  summary["exchange_s_per_particle"] = exchange_s / n;
-  summary["respawns"] = respawns;
-  summary["completed"] = true;
-  util::write_file_atomic(run_dir + "/summary.json", summary.dump(2) + "\n");
+  nlohmann::json summary =
+      summarize_swarm(config, nets, results, particle_train, splits, run_dir, config_toml, wall_s);
   recorder.record({{"event", "final"}, {"summary", summary}});
   return summary;
 }

@@ -10,6 +10,7 @@
 #include "nosync/app/console.h"
 #include "nosync/data/dataset.h"
 #include "nosync/train/checkpoint.h"
+#include "nosync/swarm/worker.h"
 #include "nosync/train/loop.h"
 
 namespace nosync::app {
@@ -29,6 +30,14 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
 std::vector<train::CheckpointContent> resume_points(const Config& config, const data::Splits& splits,
                                                     const std::string& run_dir, int saved_particles,
                                                     std::vector<std::string>& notes);
+
+// The end of a swarm run, whatever launched it: evaluates the best particle, the swarm average and
+// the ensemble of `nets` (results[i] belongs to nets[i]), saves the average as a checkpoint and
+// writes summary.json; returns the summary.
+nlohmann::json summarize_swarm(const Config& config, const std::vector<models::Net>& nets,
+                               const std::vector<swarm::WorkerResult>& results,
+                               const std::vector<train::TrainOptions>& particle_train, const data::Splits& splits,
+                               const std::string& run_dir, const std::string& config_toml, double wall_s);
 
 // The single-worker run described by a config (swarm.algo = single).
 train::RunSetup single_run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml,

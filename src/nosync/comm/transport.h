@@ -1,5 +1,5 @@
 // How particles see each other: one small interface, implemented by the local board (threads in
-// one process, local_board.h) and later by MPI ranks.
+// one process, local_board.h) and by MPI ranks (mpi_transport.h).
 //
 // Words used below: a *particle* is one worker with its own model; its *snapshot* is a flat
 // float copy of its parameters plus a header (fitness, step, version). `publish` never waits
@@ -47,6 +47,18 @@ class Transport {
   // (invalid header and `out` untouched when that particle has published nothing yet).
   virtual Header fetch(int particle, torch::Tensor& out) = 0;
 
+  // fetch without a copy where the transport can avoid one: `view` becomes a tensor holding the
+  // latest published weights of `particle`, valid and unchanged for as long as the caller keeps
+  // it, and read-only (the MPI transport lends the snapshot it received; writing into it is a
+  // bug). `like` gives size and options to transports that copy. `view` is left as it is when
+  // the particle has published nothing yet.
+  virtual Header fetch_shared(int particle, const torch::Tensor& like, torch::Tensor& view) {
+    torch::Tensor out = torch::empty_like(like);
+    const Header h = fetch(particle, out);
+    if (h.valid()) view = out;
+    return h;
+  }
+
   // Element-wise sum over all particles, in place; blocks until all particles have called it.
   // `t`: contiguous float, same numel on every particle (may differ from the snapshot size).
   // The result is bit-identical on every particle.
@@ -54,6 +66,10 @@ class Transport {
   // Blocks until all particles have called it. Publishes made before it are visible to every
   // particle's headers/fetch after it.
   virtual void barrier() = 0;
+
+  // True when fetch moves weights between processes (MPI): callers then avoid fetching every
+  // particle, which would cost O(particles x model size) traffic, and use collectives instead.
+  virtual bool remote() const { return false; }
 };
 
 }  // namespace nosync::comm

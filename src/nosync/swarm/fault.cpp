@@ -26,11 +26,13 @@ std::vector<Fault> parse_faults(const std::string& spec, const std::string& sour
     const auto fields = split(item, ':');
     auto bad = [&](const std::string& what) {
       return UserError(fmt::format("{}: fault '{}': {}", source, item, what),
-                       "write e.g. nan:particle=1:step=200 or slow:particle=0:factor=4");
+                       "write e.g. nan:particle=1:step=200, slow:particle=0:factor=4 or throw:rank=1:step=50");
     };
     Fault f;
     f.kind = fields.at(0);
-    if (f.kind != "nan" && f.kind != "slow") throw bad("unknown kind (nan or slow)");
+    const bool rank_fault = f.kind == "throw" || f.kind == "kill" || f.kind == "stall";
+    if (f.kind != "nan" && f.kind != "slow" && !rank_fault)
+      throw bad("unknown kind (nan, slow, throw, kill or stall)");
     for (size_t i = 1; i < fields.size(); ++i) {
       const auto eq = fields[i].find('=');
       if (eq == std::string::npos) throw bad("expected key=value after ':'");
@@ -39,11 +41,13 @@ std::vector<Fault> parse_faults(const std::string& spec, const std::string& sour
       const double v = std::strtod(value.c_str(), &end);
       if (value.empty() || *end != '\0') throw bad(fmt::format("'{}' is not a number", value));
       if (key == "particle") f.particle = static_cast<int>(v);
+      else if (key == "rank") f.rank = static_cast<int>(v);
       else if (key == "step") f.step = static_cast<int64_t>(v);
       else if (key == "factor") f.factor = v;
       else throw bad(fmt::format("unknown field '{}'", key));
     }
-    if (f.particle < 0) throw bad("particle=N is required");
+    if (rank_fault && f.rank < 0) throw bad("rank=R is required");
+    if (!rank_fault && f.particle < 0) throw bad("particle=N is required");
     if (f.kind == "slow" && !(f.factor >= 1)) throw bad("factor must be >= 1");
     faults.push_back(f);
   }

@@ -2,6 +2,10 @@
 // swarm.fault or the environment variable NOSYNC_FAULT (which wins), e.g.
 //   nan:particle=1:step=200     particle 1's weights become NaN after step 200
 //   slow:particle=0:factor=4    particle 0 sleeps so that each step takes 4x as long
+//   throw:rank=1:step=50        MPI rank 1 throws an error after step 50
+//   kill:rank=1:step=50         MPI rank 1 kills itself (SIGKILL) after step 50
+//   stall:rank=1:step=50        MPI rank 1 stops making progress after step 50 (sleeps forever)
+// The rank faults act in the MPI launcher (app/mpi_swarm.cpp), the others in the worker.
 // Several faults are separated by commas.
 #pragma once
 
@@ -12,9 +16,10 @@
 namespace nosync::swarm {
 
 struct Fault {
-  std::string kind;      // nan | slow
-  int particle = -1;
-  int64_t step = 0;      // nan: after this step
+  std::string kind;      // nan | slow | throw | kill | stall
+  int particle = -1;     // nan, slow
+  int rank = -1;         // throw, kill, stall
+  int64_t step = 0;      // nan, throw, kill, stall: after this step
   double factor = 1.0;   // slow: step-time multiplier
 };
 

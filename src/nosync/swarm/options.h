@@ -23,6 +23,7 @@ struct SwarmOptions {
   std::string fitness = "val";     // val: loss on a fixed validation subset | train_ema
   int64_t fitness_samples = 512;   // val fitness: samples of the validation split used
   bool shard = false;              // disjoint shards of the training set instead of own shuffles
+  int64_t group_size = 1;          // mpi, nosync: ranks per particle (sync data-parallel inside)
   bool deterministic = false;      // exchanges in lock-step by step count (tests, debugging)
   double easgd_alpha = 0.1;        // easgd: elastic coefficient per exchange
   bool sync_scale_lr = false;      // sync: multiply lr by the number of workers

@@ -31,15 +31,22 @@ class NoSyncExchange {
         trainer_(trainer),
         transport_(transport),
         seed_(static_cast<uint64_t>(setup.train.seed) * 0x9E3779B97F4A7C15ULL + 0x5157ULL),
-        attractor_(torch::empty_like(trainer.flat_params())) {
+        attractor_(torch::empty_like(trainer.flat_params())),
+        own_(attractor_) {
     if (options_.attractor == "pso") pbest_ = trainer.flat_params().clone();
   }
+
+  // What the last exchange multiplied the optimizer momentum by (1 = untouched).
+  double momentum_factor() const { return momentum_factor_; }
 
   // Returns the metrics record of this exchange.
   nlohmann::json exchange(int64_t step, double fitness, double progress, Recorder& recorder, bool& respawned) {
     torch::Tensor& x = trainer_.flat_params();
+    momentum_factor_ = 1;
     const bool finite = std::isfinite(fitness) && all_finite(x);
     if (!finite) fitness = std::numeric_limits<double>::infinity();
+    last_fitness_ = fitness;
+    last_step_ = step;
     transport_.publish(x, fitness, step);
     if (options_.attractor == "pso" && finite && fitness < pbest_fitness_) {
       pbest_fitness_ = fitness;
@@ -59,11 +66,21 @@ class NoSyncExchange {
     int64_t published_step = step;
     if (options_.attractor == "mean") {
       published_step = swarm_mean(view);
-      target = -2;  // the mean is a point of its own
+      target = published_step >= 0 ? -2 : -1;  // the mean is a point of its own
+      if (published_step < 0) published_step = step;
     } else {
       target = options_.attractor == "lbest" ? best_in_neighbourhood(view, self_, static_cast<int>(options_.lbest_k))
                                              : best_particle(view);
-      if (target >= 0 && target != self_) published_step = transport_.fetch(target, attractor_).step;
+      // Across processes without a copy (the MPI transport lends its received snapshot:
+      // attractor_ is then read-only until the next exchange); locally into our own buffer.
+      if (target >= 0 && target != self_) {
+        if (transport_.remote()) {
+          published_step = transport_.fetch_shared(target, x, attractor_).step;
+        } else {
+          attractor_ = own_;
+          published_step = transport_.fetch(target, attractor_).step;
+        }
+      }
     }
     rec["attractor"] = target == -2 ? nlohmann::json("mean") : nlohmann::json(target);
     rec["staleness"] = step - published_step;
@@ -75,6 +92,7 @@ class NoSyncExchange {
       if (have_point) {
         x.copy_(attractor_);
         trainer_.scale_momentum(0);
+        momentum_factor_ = 0;
         respawned = true;
         recorder.warn(fmt::format("particle {} has non-finite loss or weights at step {}: re-spawned from {}",
                                   self_, step, rec["attractor"].dump()));
@@ -92,8 +110,9 @@ class NoSyncExchange {
       } else {
         pull(x, attractor_, coeff);
       }
-      if (options_.momentum_on_pull == "reset") trainer_.scale_momentum(0);
-      else if (options_.momentum_on_pull == "scale") trainer_.scale_momentum(1 - coeff);
+      if (options_.momentum_on_pull == "reset") momentum_factor_ = 0;
+      else if (options_.momentum_on_pull == "scale") momentum_factor_ = 1 - coeff;
+      if (momentum_factor_ != 1) trainer_.scale_momentum(momentum_factor_);
       if (options_.attractor == "mean" && coeff > 0 && train::has_batchnorm(*trainer_.net()))
         train::recompute_batchnorm(*trainer_.net(), const_cast<data::BatchLoader&>(trainer_.loader()),
                                    kBatchNormBatches);
@@ -119,8 +138,11 @@ class NoSyncExchange {
   }
 
  private:
-  // Mean of every valid, finite published snapshot into attractor_; returns the oldest step used.
+  // Mean of every valid, finite published snapshot into attractor_; returns the oldest step used,
+  // or -1 when no particle is usable.
   int64_t swarm_mean(const std::vector<comm::Header>& view) {
+    attractor_ = own_;  // written below: never a snapshot lent by fetch_shared
+    if (transport_.remote()) return swarm_mean_collective();
     attractor_.zero_();
     if (!scratch_.defined()) scratch_ = torch::empty_like(attractor_);
     int used = 0;
@@ -137,13 +159,40 @@ class NoSyncExchange {
     return oldest;
   }
 
+  // Across processes, fetching every particle would move O(particles x model) bytes per
+  // exchange: the mean is one all-reduce of [x, 1] over the finite particles instead (every
+  // particle exchanges at the same step, so the call is collective; the mean is never stale).
+  int64_t swarm_mean_collective() {
+    const torch::Tensor& x = trainer_.flat_params();
+    const int64_t numel = x.numel();
+    if (!scratch_.defined()) scratch_ = torch::empty({numel + 1}, x.options());
+    const bool usable = all_finite(x) && std::isfinite(last_fitness_);
+    if (usable) {
+      scratch_.narrow(0, 0, numel).copy_(x);
+      scratch_[numel] = 1.0f;
+    } else {
+      scratch_.zero_();
+    }
+    transport_.allreduce_sum(scratch_);
+    const float used = scratch_[numel].item<float>();
+    if (used < 1) return -1;
+    attractor_.copy_(scratch_.narrow(0, 0, numel));
+    attractor_.div_(used);
+    return last_step_;
+  }
+
   const SwarmOptions& options_;
   int self_;
   train::Trainer& trainer_;
   comm::Transport& transport_;
   uint64_t seed_;
-  torch::Tensor attractor_, scratch_, pbest_;
+  torch::Tensor attractor_;  // the point pulled toward; may be a read-only snapshot of the transport
+  torch::Tensor own_;        // our buffer for the attractor (mean, local fetch)
+  torch::Tensor scratch_, pbest_;
   double pbest_fitness_ = std::numeric_limits<double>::infinity();
+  double last_fitness_ = std::numeric_limits<double>::infinity();  // of this exchange
+  double momentum_factor_ = 1;  // what the last exchange multiplied the momentum by
+  int64_t last_step_ = 0;
 };
 
 // Mean distance to their centroid of the snapshots the swarm has published (exploration).
@@ -183,6 +232,17 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
   if (sw.algo == "nosync") nosync = std::make_unique<NoSyncExchange>(setup, trainer, transport);
   torch::Tensor center;  // easgd
   if (sw.algo == "easgd") center = trainer.flat_params().clone();
+  comm::Transport* group = setup.group;
+  const bool leader = group == nullptr || setup.group_leader;
+  torch::Tensor group_buffer;  // hybrid: [weights, momentum factor], from the leader to its group
+  if (group != nullptr) {
+    const int g = group->particles();
+    trainer.set_gradient_hook([&trainer, group, g] {
+      group->allreduce_sum(trainer.flat_grads());
+      trainer.flat_grads().div_(g);
+    });
+    group_buffer = torch::empty({trainer.flat_params().numel() + 1}, torch::kFloat);
+  }
   if (sw.algo == "sync") {
     if (sw.sync_scale_lr) trainer.set_lr_multiplier(n);
     trainer.set_gradient_hook([&trainer, &transport, n] {
@@ -226,6 +286,7 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
   int64_t window_steps = 0;
   train::Progress p;
   p.total_steps = total;
+  int checkpoint_requests_seen = setup.control ? setup.control->checkpoint_requests.load() : 0;
   while (trainer.steps_done() < total) {
     const auto t0 = Clock::now();
     const float loss = trainer.step();
@@ -266,7 +327,9 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
       const auto e0 = Clock::now();
       last_exchange = e0;
       nlohmann::json rec;
-      if (sw.algo == "nosync") {
+      if (sw.algo == "nosync" && !leader) {
+        rec = {{"event", "group_sync"}, {"particle", setup.particle}, {"step", step}};
+      } else if (sw.algo == "nosync") {
         const double fitness = sw.fitness == "train_ema" ? loss_ema : fitness_eval.run(*trainer.net()).loss;
         bool respawned = false;
         rec = nosync->exchange(step, fitness, static_cast<double>(step) / total, recorder, respawned);
@@ -286,18 +349,35 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
         rec = {{"event", "exchange"}, {"particle", setup.particle}, {"step", step}, {"attractor", "center"},
                {"distance", (trainer.flat_params() - center).norm().item<double>()}};
       }
+      if (group != nullptr) {
+        // The leader's weights after its exchange, and what it did to its momentum, to every
+        // member (the others contribute zeros, so the sum is exactly the leader's values).
+        const int64_t numel = trainer.flat_params().numel();
+        if (leader) {
+          group_buffer.narrow(0, 0, numel).copy_(trainer.flat_params());
+          group_buffer[numel] = static_cast<float>(nosync ? nosync->momentum_factor() : 1.0);
+        } else {
+          group_buffer.zero_();
+        }
+        group->allreduce_sum(group_buffer);
+        if (!leader) {
+          trainer.flat_params().copy_(group_buffer.narrow(0, 0, numel));
+          const double factor = group_buffer[numel].item<double>();
+          if (factor != 1) trainer.scale_momentum(factor);
+        }
+      }
       const double ex_s = seconds_since(e0);
       result.exchange_s += ex_s;
       ++result.exchanges;
       rec["exchange_ms"] = 1e3 * ex_s;
       rec["wall_s"] = seconds_since(start);
       recorder.record(rec);
-      if (setup.particle == 0) {
+      if (setup.particle == 0 && leader && !transport.remote()) {  // remote: fetching all would cost O(n x model)
         recorder.record({{"event", "swarm"}, {"step", step}, {"wall_s", seconds_since(start)},
                          {"diversity", published_diversity(transport, trainer.flat_params())}});
       }
     }
-    if (step % eval_every == 0 || step == total) {
+    if (leader && (step % eval_every == 0 || step == total)) {
       const auto val = val_eval.run(*trainer.net());
       const auto test = test_eval.run(*trainer.net());
       recorder.record({{"event", "eval"}, {"particle", setup.particle}, {"step", step}, {"epoch", p.epoch},
@@ -309,7 +389,14 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
       p.val.reset();
       p.test.reset();
     }
-    if (step % checkpoint_every == 0 || step == total) {
+    bool requested = false, stop = false;
+    if (setup.control != nullptr) {
+      const int requests = setup.control->checkpoint_requests.load();
+      requested = requests != checkpoint_requests_seen;
+      checkpoint_requests_seen = requests;
+      stop = setup.control->stop.load();
+    }
+    if (leader && (step % checkpoint_every == 0 || step == total || requested || stop)) {
       train::CheckpointContent ck;
       ck.model = trainer.model_state();
       ck.optimizer = trainer.optimizer_state();
@@ -318,6 +405,10 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
       if (nosync) nosync->save(ck);
       ck.config_toml = setup.config_toml;
       train::write_checkpoint(checkpoints_dir, step, ck, static_cast<int>(setup.checkpoint.keep));
+      if (requested || stop)
+        recorder.record({{"event", "checkpoint"}, {"particle", setup.particle}, {"step", step},
+                         {"reason", stop ? "stop" : "request"}});
+      if (stop) throw Stopped(step);
     }
   }
   result.steps = trainer.steps_done();

@@ -3,10 +3,13 @@
 // (sync). Knows the Transport interface only: not threads, not MPI.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "nosync/comm/transport.h"
@@ -28,6 +31,19 @@ class Recorder {
   virtual void warn(const std::string& message) = 0;
 };
 
+// Requests from outside the training thread (signal handlers), looked at after every step.
+struct WorkerControl {
+  std::atomic<int> checkpoint_requests{0};  // each increment: write a checkpoint after this step
+  std::atomic<bool> stop{false};            // write a checkpoint, then throw Stopped
+};
+
+// Thrown by run_worker after the checkpoint that WorkerControl::stop asked for.
+class Stopped : public std::runtime_error {
+ public:
+  explicit Stopped(int64_t step) : std::runtime_error(fmt::format("stopped at step {} on request", step)), step(step) {}
+  int64_t step;
+};
+
 struct WorkerSetup {
   int particle = 0;
   SwarmOptions swarm;
@@ -40,6 +56,13 @@ struct WorkerSetup {
   // A checkpoint of this particle to continue from (swarm resume); none = a fresh start. Its
   // optimizer list may hold the swarm's own state ("swarm.*": easgd center, pso personal best).
   std::optional<train::CheckpointContent> resume;
+  WorkerControl* control = nullptr;  // optional: checkpoint / stop on request
+  // Hybrid (swarm.group_size > 1, nosync only): this particle is a data-parallel group of ranks.
+  // `group` all-reduces the gradients of its members every step and carries the leader's weights
+  // to them after every exchange. Only the leader exchanges with the swarm (the `transport`
+  // argument; a member passes its group), evaluates and writes checkpoints.
+  comm::Transport* group = nullptr;
+  bool group_leader = true;
 };
 
 struct WorkerResult {

@@ -1,0 +1,494 @@
+// One rank of `nosync train` under mpirun/srun (see mpi_swarm.h).
+//
+// Order of a rank's life: MPI up; rank 0 picks, checks and creates the run directory and
+// broadcasts it; every rank loads the data, builds its particle and trains it over the MPI
+// transport while a watchdog thread watches its steps; the transport is closed; then, on this
+// (main) thread, which owns MPI again, the ranks' metrics lines, results and final models are
+// gathered on rank 0, which evaluates best / average / ensemble exactly as the local launcher does.
+//
+// Failures never leave a peer waiting: an exception on any rank prints one line naming the rank
+// and calls MPI_Abort, which ends every rank (Open MPI cannot continue without a rank anyway,
+// DESIGN.md §5). Signals: SIGUSR1 (forwarded by mpirun) makes every rank checkpoint after its
+// current step and continue; SIGTERM makes a best-effort checkpoint and exits.
+#include "nosync/app/mpi_swarm.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+
+#include "nosync/app/console.h"
+#include "nosync/app/local_swarm.h"
+#include "nosync/comm/mpi_transport.h"
+#include "nosync/data/dataset.h"
+#include "nosync/swarm/fault.h"
+#include "nosync/swarm/worker.h"
+#include "nosync/train/checkpoint.h"
+#include "nosync/train/metrics.h"
+#include "nosync/util/error.h"
+#include "nosync/util/fs.h"
+
+namespace nosync::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kExitStopped = 128 + SIGTERM;
+constexpr int kExitWatchdog = 3;
+
+swarm::WorkerControl* g_control = nullptr;  // what the signal handlers poke
+
+void on_sigusr1(int) {
+  if (g_control != nullptr) g_control->checkpoint_requests.fetch_add(1);
+}
+void on_sigterm(int) {
+  if (g_control != nullptr) g_control->stop.store(true);
+}
+
+// With a control: SIGUSR1 / SIGTERM become requests to the worker. Without: default actions
+// again (after training nothing would look at the requests).
+void install_signal_handlers(swarm::WorkerControl* control) {
+  g_control = control;
+  struct sigaction sa {};
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = control != nullptr ? on_sigusr1 : SIG_DFL;
+  sigaction(SIGUSR1, &sa, nullptr);
+  sa.sa_handler = control != nullptr ? on_sigterm : SIG_DFL;
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// Signals go to `control` while this scope lives (also when the worker throws out of it).
+struct SignalScope {
+  explicit SignalScope(swarm::WorkerControl* control) { install_signal_handlers(control); }
+  ~SignalScope() { install_signal_handlers(nullptr); }
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+};
+
+std::string rank_tag(int rank, int size) { return fmt::format("[rank {}/{}]", rank, size); }
+
+// Rank 0 writes metrics.jsonl and drives the console; the other ranks keep their records until
+// the end (they may run on hosts without the run directory) and print their warnings tagged.
+class RankRecorder : public swarm::Recorder {
+ public:
+  RankRecorder(int rank, int size, const std::string& metrics_path, ConsoleObserver* console,
+               std::function<void(int64_t)> on_step)
+      : rank_(rank), size_(size), console_(console), on_step_(std::move(on_step)) {
+    if (rank_ == 0) metrics_ = std::make_unique<train::MetricsWriter>(metrics_path);
+  }
+
+  void record(const nlohmann::json& event) override {
+    nlohmann::json e = event;
+    e["rank"] = rank_;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (metrics_) metrics_->write(e);
+    else lines_ += e.dump() + "\n";
+  }
+  void progress(int particle, const train::Progress& p) override {
+    on_step_(p.step);
+    if (console_ == nullptr) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (p.val) console_->on_eval(p);
+    else console_->on_step(p);
+  }
+  void warn(const std::string& message) override {
+    record({{"event", "warning"}, {"message", message}});
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (console_ != nullptr) console_->message("warning: " + message);
+    else std::cerr << fmt::format("nosync: {} warning: {}\n", rank_tag(rank_, size_), message) << std::flush;
+  }
+  // Rank 0: appends the records another rank kept.
+  void append_lines(const std::string& lines) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    size_t start = 0;
+    while (start < lines.size()) {
+      const size_t end = lines.find('\n', start);
+      const std::string line = lines.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      if (!line.empty()) metrics_->write(nlohmann::json::parse(line));
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  }
+  std::string take_lines() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::move(lines_);
+  }
+
+ private:
+  const int rank_, size_;
+  ConsoleObserver* console_;
+  std::function<void(int64_t)> on_step_;
+  std::mutex mutex_;
+  std::unique_ptr<train::MetricsWriter> metrics_;
+  std::string lines_;
+};
+
+// Ends the job when this rank's training thread makes no step for `limit_s` while it is not
+// waiting for its peers in a collective (then a peer is the one that stalled, and its own
+// watchdog names it).
+class Watchdog {
+ public:
+  // `collective_wait_s`: how long the training thread has been waiting in a collective (0 = not).
+  Watchdog(double limit_s, int rank, int size, std::function<double()> collective_wait_s)
+      : limit_s_(limit_s), rank_(rank), size_(size), collective_wait_s_(std::move(collective_wait_s)) {
+    if (limit_s_ > 0) thread_ = std::thread([this] { run(); });
+  }
+  ~Watchdog() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  void step(int64_t step) {
+    last_step_ = step;
+    last_ns_ = now_ns();
+  }
+  void arm(bool on) {
+    last_ns_ = now_ns();
+    armed_ = on;
+  }
+
+ private:
+  static int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  }
+  void run() {
+    while (!done_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (!armed_) continue;
+      const double waiting_s = collective_wait_s_();
+      if (waiting_s > 0) {
+        if (waiting_s > 2 * limit_s_ + 10)
+          comm::mpi_abort_job(fmt::format("watchdog: rank {} waited {:.0f} s for its peers in a collective "
+                                          "(comm.watchdog_s = {}): ending the job",
+                                          rank_, waiting_s, limit_s_),
+                              kExitWatchdog);
+        continue;
+      }
+      const double idle_s = 1e-9 * static_cast<double>(now_ns() - last_ns_.load());
+      if (idle_s > limit_s_)
+        comm::mpi_abort_job(fmt::format("watchdog: rank {} of {} made no training step for {:.1f} s (last step "
+                                        "{}, comm.watchdog_s = {}): it is stalled; ending the job",
+                                        rank_, size_, idle_s, last_step_.load(), limit_s_),
+                            kExitWatchdog);
+    }
+  }
+
+  const double limit_s_;
+  const int rank_, size_;
+  const std::function<double()> collective_wait_s_;
+  std::atomic<bool> done_{false}, armed_{false};
+  std::atomic<int64_t> last_ns_{0}, last_step_{0};
+  std::thread thread_;
+};
+
+// The rank-addressed faults of swarm.fault / NOSYNC_FAULT, acted on after each step.
+void inject_rank_faults(const std::vector<swarm::Fault>& faults, int rank, int64_t step) {
+  for (const auto& f : faults) {
+    if (f.rank != rank || step != f.step) continue;
+    if (f.kind == "throw") throw std::runtime_error(fmt::format("fault injected: rank {} throws at step {}", rank, step));
+    if (f.kind == "kill") {
+      std::cerr << fmt::format("nosync: [rank {}] fault injected: killing myself (SIGKILL) at step {}\n", rank, step)
+                << std::flush;
+      std::raise(SIGKILL);
+    }
+    if (f.kind == "stall") {
+      std::cerr << fmt::format("nosync: [rank {}] fault injected: stalling at step {}\n", rank, step) << std::flush;
+      while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+}
+
+void bcast_string(std::string& s, int root) {
+  int64_t len = static_cast<int64_t>(s.size());
+  comm::mpi_check(MPI_Bcast(&len, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Bcast(length)");
+  s.resize(static_cast<size_t>(len));
+  if (len > 0)
+    comm::mpi_check(MPI_Bcast(s.data(), static_cast<int>(len), MPI_CHAR, root, MPI_COMM_WORLD), "MPI_Bcast(text)");
+}
+
+// Every rank's `s`, on rank 0 (empty elsewhere).
+std::vector<std::string> gather_strings(const std::string& s, int rank, int size) {
+  int len = static_cast<int>(s.size());
+  std::vector<int> lens(size), displs(size);
+  comm::mpi_check(MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Gather(lengths)");
+  std::string all;
+  if (rank == 0) {
+    int total = 0;
+    for (int r = 0; r < size; ++r) {
+      displs[r] = total;
+      total += lens[r];
+    }
+    all.resize(static_cast<size_t>(total));
+  }
+  comm::mpi_check(MPI_Gatherv(s.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, 0,
+                              MPI_COMM_WORLD),
+                  "MPI_Gatherv(text)");
+  std::vector<std::string> out;
+  if (rank == 0)
+    for (int r = 0; r < size; ++r) out.push_back(all.substr(displs[r], lens[r]));
+  return out;
+}
+
+// Parameters and buffers of a net as one float vector (buffers such as batch-norm counters are
+// small integers, exact in float).
+torch::Tensor flat_state(const models::NetImpl& net) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& [name, t] : train::model_state(net)) parts.push_back(t.detach().to(torch::kFloat).reshape({-1}));
+  return parts.empty() ? torch::empty({0}) : torch::cat(parts);
+}
+
+void load_flat_state(models::NetImpl& net, const torch::Tensor& flat) {
+  torch::NoGradGuard no_grad;
+  int64_t offset = 0;
+  for (auto& [name, t] : train::model_state(net)) {
+    t.copy_(flat.narrow(0, offset, t.numel()).view(t.sizes()));
+    offset += t.numel();
+  }
+  NOSYNC_CHECK(offset == flat.numel(), "final state: {} floats for a model of {}", flat.numel(), offset);
+}
+
+int intra_op_threads(const Config& config) {
+  if (config.train.threads > 0) return static_cast<int>(config.train.threads);
+  int local_ranks = 1;
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}) {
+    if (const char* v = std::getenv(var)) {
+      local_ranks = std::max(1, std::atoi(v));
+      break;
+    }
+  }
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_ranks);
+}
+
+int train_rank(Config config, std::string run_dir, const std::function<std::string()>& default_dir,
+               const std::function<void(const nlohmann::json&, const std::string&)>& print_summary, int rank,
+               int size) {
+  const auto& sw = config.swarm;
+  if (sw.algo == "single")
+    throw UserError(fmt::format("swarm.algo = single trains one worker, but this is an MPI job of {} ranks", size),
+                    "choose nosync, sync, local-sgd or easgd, or run single without mpirun");
+  // Hybrid: particle g is the group of ranks g*G .. g*G+G-1; its leader is the first of them.
+  const int group_size = static_cast<int>(sw.group_size);
+  if (size % group_size != 0)
+    throw UserError(fmt::format("swarm.group_size = {} does not divide the {} ranks of the MPI job", group_size, size),
+                    "start a multiple of swarm.group_size ranks");
+  if (group_size > 1 && (sw.algo != "nosync" || sw.shard))
+    throw UserError(fmt::format("swarm.group_size = {} needs swarm.algo = nosync without swarm.shard", group_size),
+                    "groups of ranks are NoSync particles; for plain data parallelism use swarm.algo = sync");
+  const int particles = size / group_size;
+  const int particle = rank / group_size;
+  const bool leader = rank % group_size == 0;
+  if (sw.particles != 0 && sw.particles != particles)
+    throw UserError(fmt::format("swarm.particles = {}, but the MPI job has {} ranks = {} particle(s) of "
+                                "swarm.group_size = {}",
+                                sw.particles, size, particles, group_size),
+                    "leave swarm.particles = 0 under mpirun: the job's size decides");
+
+  // The run directory: rank 0 decides, checks and creates it; everybody learns the outcome.
+  std::string problem;
+  if (rank == 0) {
+    if (run_dir.empty()) run_dir = !config.run.dir.empty() ? config.run.dir : default_dir();
+    if (fs::exists(run_dir + "/config.toml")) {
+      problem = one_line(UserError(fmt::format("{}: already holds a run", run_dir), "choose another --run-dir"));
+    } else {
+      std::error_code ec;
+      fs::create_directories(run_dir, ec);
+      if (ec) problem = fmt::format("{}: cannot create run directory: {}", run_dir, ec.message());
+    }
+  }
+  bcast_string(run_dir, 0);
+  bcast_string(problem, 0);
+  if (!problem.empty()) {
+    if (rank == 0) std::cerr << "nosync: error: " << problem << "\n";
+    return kExitUserError;
+  }
+  config.run.dir = run_dir;
+  const std::string effective = to_toml(config);
+  if (rank == 0) util::write_file_atomic(run_dir + "/config.toml", effective);
+
+  const int threads = intra_op_threads(config);
+  omp_set_num_threads(threads);
+  at::set_num_threads(threads);
+  const data::Splits splits = data::load_splits(config.data);
+  const bool talk = rank == 0 && config.run.progress != "quiet";
+  if (talk) {
+    std::cerr << "# effective config (" << run_dir << "/config.toml)\n" << effective << "\n";
+    std::cerr << fmt::format("data: {} train, {} val, {} test samples of {}x{}x{} ({})\n", splits.train.size(),
+                             splits.val.size(), splits.test.size(), splits.train.shape().channels,
+                             splits.train.shape().height, splits.train.shape().width, splits.train.source);
+  }
+
+  std::vector<train::TrainOptions> particle_train;
+  for (int p = 0; p < particles; ++p) particle_train.push_back(particle_train_options(config, p, particles));
+  const bool same_start = sw.algo != "nosync";  // baselines start from one model
+  torch::manual_seed(static_cast<uint64_t>(config.train.seed + (same_start ? 0 : 1000003LL * particle)));
+  models::Net net = models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
+  const int64_t numel = models::parameter_count(*net);
+  const auto faults = swarm::active_faults(sw.fault);
+
+  std::unique_ptr<ConsoleObserver> console;
+  if (rank == 0) console = std::make_unique<ConsoleObserver>(config.run.progress, config.train.log_every);
+  if (console)
+    console->message(fmt::format("swarm: {} x {} particle(s) of {} MPI rank(s), {} intra-op thread(s) per rank, {} "
+                                 "parameters",
+                                 sw.algo, particles, group_size, threads, numel));
+
+  swarm::WorkerResult result;
+  std::string lines;
+  const auto start = Clock::now();
+  std::unique_ptr<RankRecorder> recorder;
+  {
+    // One transport per particle among the particles (leaders only, in the hybrid), plus one
+    // inside each group (all-reduce of gradients, the leader's weights to the members).
+    MPI_Comm group_comm = MPI_COMM_NULL, swarm_comm = MPI_COMM_NULL;
+    std::unique_ptr<comm::MpiTransport> group_transport, swarm_transport;
+    if (group_size > 1) {
+      comm::mpi_check(MPI_Comm_split(MPI_COMM_WORLD, particle, rank, &group_comm), "MPI_Comm_split(group)");
+      comm::mpi_check(MPI_Comm_split(MPI_COMM_WORLD, leader ? 0 : MPI_UNDEFINED, rank, &swarm_comm),
+                      "MPI_Comm_split(leaders)");
+      group_transport = std::make_unique<comm::MpiTransport>(group_comm, 0);
+      if (leader) swarm_transport = std::make_unique<comm::MpiTransport>(swarm_comm, numel);
+    } else {
+      swarm_transport = std::make_unique<comm::MpiTransport>(MPI_COMM_WORLD, numel);
+    }
+    comm::MpiTransport& transport = swarm_transport ? *swarm_transport : *group_transport;
+    Watchdog watchdog(config.comm.watchdog_s, rank, size, [&] {
+      return std::max(swarm_transport ? swarm_transport->collective_wait_s() : 0.0,
+                      group_transport ? group_transport->collective_wait_s() : 0.0);
+    });
+    recorder = std::make_unique<RankRecorder>(rank, size, run_dir + "/metrics.jsonl", console.get(),
+                                              [&](int64_t step) {
+                                                watchdog.step(step);
+                                                inject_rank_faults(faults, rank, step);
+                                              });
+    swarm::WorkerControl control;
+    SignalScope signals(&control);
+    swarm::WorkerSetup setup;
+    setup.particle = particle;
+    setup.swarm = sw;
+    setup.train = particle_train[particle];
+    setup.train.seed = particle_train[particle].seed + rank;  // each rank its own data stream
+    setup.group = group_transport.get();
+    setup.group_leader = leader;
+    setup.checkpoint = config.checkpoint;
+    setup.data = config.data;
+    setup.run_dir = run_dir;
+    setup.config_toml = effective;
+    setup.threads = threads;
+    setup.control = &control;
+    watchdog.arm(true);
+    try {
+      result = swarm::run_worker(setup, net, splits, transport, *recorder);
+    } catch (const swarm::Stopped& stopped) {
+      std::cerr << fmt::format("nosync: {} stopped by SIGTERM at step {}: checkpoint written\n", rank_tag(rank, size),
+                               stopped.step)
+                << std::flush;
+      std::_Exit(kExitStopped);  // peers stop on their own signal; nothing collective is safe now
+    }
+    watchdog.arm(false);
+    if (swarm_transport) swarm_transport->close();
+    if (group_transport) group_transport->close();
+    for (MPI_Comm* c : {&group_comm, &swarm_comm})
+      if (*c != MPI_COMM_NULL) comm::mpi_check(MPI_Comm_free(c), "MPI_Comm_free");
+  }
+  const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+
+  // Back on the main thread, the only MPI user now: collect everything on rank 0.
+  const std::vector<std::string> all_lines = gather_strings(recorder->take_lines(), rank, size);
+  double mine[5] = {static_cast<double>(result.steps), result.train_s, result.exchange_s,
+                    static_cast<double>(result.exchanges), static_cast<double>(result.respawns)};
+  std::vector<double> all_results(rank == 0 ? 5 * size : 0);
+  comm::mpi_check(MPI_Gather(mine, 5, MPI_DOUBLE, all_results.data(), 5, MPI_DOUBLE, 0, MPI_COMM_WORLD),
+                  "MPI_Gather(results)");
+  const torch::Tensor state = flat_state(*net);
+  torch::Tensor all_states = torch::empty({rank == 0 ? size * state.numel() : 0}, torch::kFloat);
+  comm::mpi_check(MPI_Gather(state.data_ptr<float>(), static_cast<int>(state.numel()), MPI_FLOAT,
+                             all_states.data_ptr<float>(), static_cast<int>(state.numel()), MPI_FLOAT, 0,
+                             MPI_COMM_WORLD),
+                  "MPI_Gather(final models)");
+  if (rank != 0) return 0;
+
+  for (int r = 1; r < size; ++r) recorder->append_lines(all_lines[r]);
+  // Particle p is its leader's model, rank p * group_size; members must have ended identical.
+  std::vector<models::Net> nets;
+  std::vector<swarm::WorkerResult> results(particles);
+  double group_divergence = 0;
+  for (int p = 0; p < particles; ++p) {
+    const int r = p * group_size;
+    const torch::Tensor leader_state = all_states.narrow(0, r * state.numel(), state.numel());
+    for (int m = r + 1; m < r + group_size; ++m)
+      group_divergence = std::max(
+          group_divergence,
+          (all_states.narrow(0, m * state.numel(), state.numel()) - leader_state).abs().max().item<double>());
+    models::Net n = r == 0 ? net : models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
+    if (r != 0) load_flat_state(*n, leader_state);
+    nets.push_back(n);
+    results[p].particle = p;
+    results[p].steps = static_cast<int64_t>(all_results[5 * r]);
+    results[p].train_s = all_results[5 * r + 1];
+    results[p].exchange_s = all_results[5 * r + 2];
+    results[p].exchanges = static_cast<int64_t>(all_results[5 * r + 3]);
+    results[p].respawns = static_cast<int64_t>(all_results[5 * r + 4]);
+  }
+  console->finish();
+  console->message("evaluating best particle, swarm average and ensemble ...");
+  at::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  nlohmann::json summary = summarize_swarm(config, nets, results, particle_train, splits, run_dir, effective, wall_s);
+  summary["transport"] = "mpi";
+  summary["ranks"] = size;
+  summary["group_size"] = group_size;
+  if (group_size > 1) summary["group_max_divergence"] = group_divergence;  // members vs. leader, 0 = one model
+  if (group_size > 1) {  // each particle trained group_size batches per step
+    summary["samples"] = summary["samples"].get<int64_t>() * group_size;
+    summary["samples_per_s"] = summary["samples_per_s"].get<double>() * group_size;
+  }
+  util::write_file_atomic(run_dir + "/summary.json", summary.dump(2) + "\n");
+  recorder->record({{"event", "final"}, {"summary", summary}});
+  print_summary(summary, run_dir);
+  return 0;
+}
+
+}  // namespace
+
+bool wants_mpi(const Config& config) {
+  if (config.comm.transport == "local") return false;
+  const bool launched = comm::MpiScope::launched_by_mpi();
+  if (config.comm.transport == "mpi" && !launched)
+    throw UserError("comm.transport = mpi, but this process was not started by mpirun or srun",
+                    "run e.g. `mpirun -np 4 nosync train ...`, or set comm.transport = auto");
+  return launched;
+}
+
+int run_mpi_train(Config config, std::string run_dir, const std::function<std::string()>& default_dir,
+                  const std::function<void(const nlohmann::json&, const std::string&)>& print_summary) {
+  // Two transports (hence two communication threads) per rank in the hybrid need THREAD_MULTIPLE.
+  comm::MpiScope mpi(nullptr, nullptr, config.swarm.group_size > 1 ? MPI_THREAD_MULTIPLE : MPI_THREAD_SERIALIZED);
+  const int rank = mpi.rank(), size = mpi.size();
+  try {
+    return train_rank(std::move(config), std::move(run_dir), default_dir, print_summary, rank, size);
+  } catch (const UserError& e) {
+    comm::mpi_abort_job("error: " + one_line(e), kExitUserError);
+  } catch (const InternalError& e) {
+    comm::mpi_abort_job(fmt::format("internal error: {} (please report this)", e.what()), kExitInternalError);
+  } catch (const c10::Error& e) {
+    comm::mpi_abort_job(fmt::format("internal error: {} (please report this)", e.what_without_backtrace()),
+                        kExitInternalError);
+  } catch (const std::exception& e) {
+    comm::mpi_abort_job(fmt::format("error: {}", e.what()), 1);
+  }
+}
+
+}  // namespace nosync::app

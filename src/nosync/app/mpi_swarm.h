@@ -1,0 +1,26 @@
+// `nosync train` as one rank of an MPI job (mpirun / srun): one particle per rank over the MPI
+// transport. Rank 0 owns the run directory, the console and the summary; see docs/mpi.md.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "nosync/app/config.h"
+
+namespace nosync::app {
+
+// Whether `nosync train` with this config runs as an MPI rank: comm.transport = mpi, or auto and
+// the process was started by an MPI launcher. Throws UserError for comm.transport = mpi without a
+// launcher (a silent single-process run would be a different experiment).
+bool wants_mpi(const Config& config);
+
+// Runs this rank's part of the job and returns its exit code. `run_dir` is the directory rank 0
+// asks for ("" = config.run.dir, else `default_dir()`); rank 0 hands the summary to
+// `print_summary`. Initialises and finalises MPI; an error on any rank prints one line naming the
+// rank and ends the whole job (MPI_Abort), so no peer waits forever.
+int run_mpi_train(Config config, std::string run_dir, const std::function<std::string()>& default_dir,
+                  const std::function<void(const nlohmann::json&, const std::string&)>& print_summary);
+
+}  // namespace nosync::app
