@@ -14,6 +14,7 @@
 #include "nosync/swarm/worker.h"
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/metrics.h"
+#include "nosync/train/speed.h"
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
 
@@ -147,8 +148,12 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
   int64_t samples = 0;
   double train_s = 0, exchange_s = 0;
   int64_t respawns = 0;
+  double train_rate = 0;  // samples per second of training time, summed over particles
+  int64_t threads_total = 0;
   for (const auto& r : results) {
     samples += r.steps * particle_train[r.particle].batch_size;
+    if (r.train_s > 0) train_rate += r.steps * particle_train[r.particle].batch_size / r.train_s;
+    threads_total += threads_of(r.particle);
     train_s = std::max(train_s, r.train_s);
     exchange_s += r.exchange_s;
     respawns += r.respawns;
@@ -167,6 +172,10 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
   summary["exchange_s_per_particle"] = exchange_s / n;
   summary["respawns"] = respawns;
   summary["completed"] = true;
+  summary["train_samples_per_s"] = train_rate;
+  summary.update(train::speed_summary(config.train,
+                                      models::training_flops_per_sample(*nets[0], splits.train.shape()),
+                                      train_rate, train::cores_used(threads_total)));
   util::write_file_atomic(run_dir + "/summary.json", summary.dump(2) + "\n");
   recorder.record({{"event", "final"}, {"summary", summary}});
   return summary;
