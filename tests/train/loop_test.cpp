@@ -273,7 +273,9 @@ TEST(Trainer, ChannelsLastTrainsLikeContiguous) {
       EXPECT_EQ(p.grad().data_ptr<float>(), trainer.flat_grads().data_ptr<float>() + offset);
       if (p.dim() == 4) {
         EXPECT_TRUE(p.is_contiguous(cl ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous));
-        if (p.size(1) > 1) EXPECT_EQ(p.is_contiguous(), !cl);  // with one input channel both hold
+        if (p.size(1) > 1) {  // with one input channel both layouts hold
+          EXPECT_EQ(p.is_contiguous(), !cl);
+        }
       }
       offset += p.numel();
     }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <mutex>
 #include <random>
 
 #include "nosync/data/random.h"
@@ -21,7 +22,45 @@ constexpr uint64_t kAugmentTag = 0x6175676d656e74ULL;  // "augment"
 
 }  // namespace
 
+namespace {
+
+// One entry per (images tensor, normalization) whose features are alive somewhere.
+struct SharedFeatures {
+  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> images, features;
+  std::vector<float> mean, std;
+};
+
+std::mutex shared_mutex;
+std::vector<SharedFeatures> shared_features;
+
+torch::Tensor compute_normalized_features(const Dataset& dataset, const Normalization& norm);
+
+}  // namespace
+
 torch::Tensor normalized_features(const Dataset& dataset, const Normalization& norm) {
+  std::lock_guard<std::mutex> lock(shared_mutex);
+  // Forget entries whose images or features are gone (their TensorImpl address may be reused).
+  shared_features.erase(std::remove_if(shared_features.begin(), shared_features.end(),
+                                       [](const SharedFeatures& e) { return e.images.expired() || e.features.expired(); }),
+                        shared_features.end());
+  for (const auto& e : shared_features) {
+    if (e.mean != norm.mean || e.std != norm.std) continue;
+    auto images = e.images.lock();
+    if (images.get() != dataset.images.unsafeGetTensorImpl()) continue;
+    auto features = e.features.lock();
+    if (features) return torch::Tensor(std::move(features));
+  }
+  torch::Tensor out = compute_normalized_features(dataset, norm);
+  shared_features.push_back({c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(
+                                 dataset.images.getIntrusivePtr()),
+                             c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(out.getIntrusivePtr()),
+                             norm.mean, norm.std});
+  return out;
+}
+
+namespace {
+
+torch::Tensor compute_normalized_features(const Dataset& dataset, const Normalization& norm) {
   NOSYNC_CHECK(dataset.images.defined() && dataset.images.dim() == 4 &&
                    dataset.images.scalar_type() == torch::kUInt8,
                "normalized_features needs uint8 [N, C, H, W] images ({})", dataset.source);
@@ -55,6 +94,8 @@ torch::Tensor normalized_features(const Dataset& dataset, const Normalization& n
   });
   return out;
 }
+
+}  // namespace
 
 BatchLoader::BatchLoader(const Dataset& dataset, const Normalization& norm, const LoaderOptions& options)
     : options_(options) {

@@ -88,7 +88,9 @@ class BatchLoader {
   std::exception_ptr error_;
 };
 
-// Normalized float features of a whole data set (used by evaluation).
+// Normalized float features of a whole data set (loaders, evaluation). Computed once per images
+// tensor and normalization while any user holds the result: particles running as threads
+// share one copy instead of one each. Read-only: do not modify the returned tensor.
 torch::Tensor normalized_features(const Dataset& dataset, const Normalization& norm);
 
 }  // namespace nosync::data
