@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bf16 vs fp32 test accuracy on the default Fashion-MNIST cnn job (5 epochs, one worker), one
-# run per seed and precision, run one after the other so they do not share the cores.
+# run per seed and precision. JOBS runs at a time (default 1: one after the other, so that the
+# speed figures are clean; accuracy does not depend on it).
 # Prints per-run accuracy, wall time, samples/s, GFLOP/s and the mean difference (target: bf16
 # within 0.3 points of fp32).
-# Usage: bench/precision_accuracy.sh [BUILD_DIR] [SEEDS] [EXTRA --set ARGS...]
+# Usage: [JOBS=N] bench/precision_accuracy.sh [BUILD_DIR] [SEEDS] [EXTRA --set ARGS...]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$src/build}
@@ -12,12 +13,15 @@ shift 2 || true
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+jobs=${JOBS:-1}
 for s in $seeds; do
   for p in fp32 bf16; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
     "$build/nosync" train --run-dir "$work/$p-$s" --set swarm.algo=single --set train.seed="$s" \
-      --set train.precision=$p --set run.progress=quiet "$@" >/dev/null
+      --set train.precision=$p --set run.progress=quiet "$@" >/dev/null &
   done
 done
+wait
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 /usr/bin/python3 - "$work" "$seeds" <<'PY'
 import json, sys

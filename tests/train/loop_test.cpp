@@ -8,6 +8,8 @@
 
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/loop.h"
+#include "nosync/train/speed.h"
+#include "nosync/util/machine.h"
 #include "nosync/util/error.h"
 #include "support/test_support.h"
 
@@ -307,6 +309,7 @@ TEST(Trainer, FlatSgdMatchesTorchSgd) {
     o.weight_decay = 1e-3;
     o.nesterov = nesterov;
     o.channels_last = false;
+    o.precision = "fp32";  // the reference runs the plain float forward
     Trainer trainer(net, o, splits.train, splits.norm, data::LoaderOptions{32}, 10);
     torch::optim::SGD sgd(ref->parameters(),
                           torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay).nesterov(nesterov));
@@ -330,6 +333,32 @@ TEST(Trainer, FlatSgdMatchesTorchSgd) {
       EXPECT_TRUE(torch::allclose(state[i].second, buf, 1e-4, 1e-6)) << state[i].first;
     }
   }
+}
+
+TEST(Speed, SummaryUsesTheConfiguredPeak) {
+  TrainOptions o;
+  o.precision = "bf16";
+  o.peak_gflops = 100;  // per core
+  const auto s = speed_summary(o, /*flops_per_sample=*/2e6, /*samples_per_s=*/50000, /*cores=*/2);
+  EXPECT_EQ(s["precision"], "bf16");
+  EXPECT_DOUBLE_EQ(s["achieved_gflops"].get<double>(), 100.0);
+  EXPECT_DOUBLE_EQ(s["peak_gflops"].get<double>(), 200.0);
+  EXPECT_DOUBLE_EQ(s["peak_fraction"].get<double>(), 0.5);
+  EXPECT_GT(s["peak_rss_mib"].get<double>(), 0);
+  EXPECT_FALSE(speed_summary(o, 0, 50000, 2).contains("achieved_gflops"));  // unknown FLOPs
+}
+
+TEST(Speed, AutoPrecisionFollowsTheCpu) {
+  TrainOptions o;
+  o.precision = "auto";
+  EXPECT_EQ(resolved_precision(o), util::cpu_info().avx512_bf16 ? "bf16" : "fp32");
+  o.precision = "fp32";
+  EXPECT_EQ(resolved_precision(o), "fp32");
+  // The detected peak doubles for bf16 exactly where the CPU has bf16 dot products.
+  o.peak_gflops = 0;
+  const double fp32 = peak_gflops_per_core(o);
+  o.precision = "bf16";
+  EXPECT_DOUBLE_EQ(peak_gflops_per_core(o), util::cpu_info().avx512_bf16 ? 2 * fp32 : fp32);
 }
 
 }  // namespace

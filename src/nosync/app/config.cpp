@@ -123,8 +123,9 @@ const std::vector<Field>& fields() {
       make_field("train.threads", &C::train, &train::TrainOptions::threads,
                  "intra-op CPU threads (0 = all cores)", 0, 1024),
       make_field("train.precision", &C::train, &train::TrainOptions::precision,
-                 "arithmetic of forward and backward: fp32, or bf16 autocast (float32 master weights)", 1, 0,
-                 {"fp32", "bf16"}),
+                 "arithmetic of forward and backward: fp32, bf16 autocast (float32 master weights), or auto "
+                 "(bf16 where the CPU has AVX512-BF16)", 1, 0,
+                 {"auto", "fp32", "bf16"}),
       make_field("train.channels_last", &C::train, &train::TrainOptions::channels_last,
                  "conv models: channels-last (NHWC) weights and activations"),
       make_field("train.prefetch", &C::train, &train::TrainOptions::prefetch,

@@ -7,9 +7,14 @@
 
 namespace nosync::train {
 
+std::string resolved_precision(const TrainOptions& options) {
+  if (options.precision != "auto") return options.precision;
+  return util::cpu_info().avx512_bf16 ? "bf16" : "fp32";
+}
+
 double peak_gflops_per_core(const TrainOptions& options) {
   if (options.peak_gflops > 0) return options.peak_gflops;
-  return util::peak_gflops_per_core(options.precision == "bf16");
+  return util::peak_gflops_per_core(resolved_precision(options) == "bf16");
 }
 
 int64_t cores_used(int64_t threads_total) {
@@ -18,7 +23,7 @@ int64_t cores_used(int64_t threads_total) {
 
 nlohmann::json speed_summary(const TrainOptions& options, double flops_per_sample, double samples_per_s,
                              int64_t cores) {
-  nlohmann::json s = {{"precision", options.precision}, {"peak_rss_mib", util::peak_rss_mib()}};
+  nlohmann::json s = {{"precision", resolved_precision(options)}, {"peak_rss_mib", util::peak_rss_mib()}};
   if (flops_per_sample <= 0) return s;
   const double achieved = flops_per_sample * samples_per_s / 1e9;
   const double peak = peak_gflops_per_core(options) * static_cast<double>(cores);

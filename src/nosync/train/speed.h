@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -10,7 +11,11 @@
 
 namespace nosync::train {
 
-// Peak GFLOP/s of one core for options.precision: train.peak_gflops when set, else detected
+// The precision a run computes in: train.precision, with "auto" resolved to "bf16" on CPUs with
+// native bf16 dot products (AVX512-BF16), "fp32" elsewhere (emulated bf16 is slower than fp32).
+std::string resolved_precision(const TrainOptions& options);
+
+// Peak GFLOP/s of one core for the resolved precision: train.peak_gflops when set, else detected
 // (util::peak_gflops_per_core).
 double peak_gflops_per_core(const TrainOptions& options);
 

@@ -11,6 +11,7 @@
 #include <torch/optim/adamw.h>
 
 #include "nosync/train/schedule.h"
+#include "nosync/train/speed.h"
 #include "nosync/util/error.h"
 
 namespace nosync::train {
@@ -152,11 +153,11 @@ float Trainer::step() {
 }
 
 models::Compute compute_settings(const TrainOptions& options, const models::NetImpl& net) {
-  if (options.precision != "fp32" && options.precision != "bf16")
+  if (options.precision != "fp32" && options.precision != "bf16" && options.precision != "auto")
     throw UserError(fmt::format("train.precision: unknown precision '{}'", options.precision),
-                    "choose fp32 or bf16");
+                    "choose auto, fp32 or bf16");
   models::Compute c;
-  c.bf16 = options.precision == "bf16";
+  c.bf16 = resolved_precision(options) == "bf16";
   bool convolutional = false;
   for (const auto& p : net.parameters()) convolutional |= p.dim() == 4;
   c.channels_last = options.channels_last && convolutional;
