@@ -258,6 +258,55 @@ TEST(LoaderTest, NormalizedFeaturesHaveZeroMeanUnitStd) {
   EXPECT_TRUE(torch::equal(loader.next().x, f));
 }
 
+// The prefetching loader yields exactly the batches of the plain one: in order, across epochs,
+// with augmentation and shards, and after seeks that land behind or ahead of what the
+// background thread has prepared.
+TEST(LoaderTest, PrefetchYieldsThePlainStream) {
+  Dataset ds = random_images(90, 3, 8, 8);
+  Normalization norm = Normalization::from(ds);
+  LoaderOptions o = options(8, 17);
+  o.augment_crop = 2;
+  o.augment_flip = true;
+  o.shard_index = 1;
+  o.shard_count = 2;
+  BatchLoader plain(ds, norm, o);
+  ASSERT_EQ(plain.batches_per_epoch(), 5);
+  std::vector<Batch> expected;
+  for (int i = 0; i < 23; ++i) {
+    Batch b = plain.next();
+    expected.push_back({b.x.clone(), b.y.clone()});
+  }
+  for (int64_t prefetch : {1, 2, 5}) {
+    o.prefetch = prefetch;
+    BatchLoader ahead(ds, norm, o);
+    for (int64_t k = 0; k < 12; ++k) {
+      Batch b = ahead.next();
+      EXPECT_TRUE(torch::equal(b.x, expected[k].x)) << "prefetch " << prefetch << " batch " << k;
+      EXPECT_TRUE(torch::equal(b.y, expected[k].y)) << "prefetch " << prefetch << " batch " << k;
+      EXPECT_EQ(ahead.position(), k + 1);
+    }
+    for (int64_t k : {3, 20, 21, 0, 9, 9}) {  // resume-style seeks, backwards and forwards
+      ahead.seek(k);
+      EXPECT_EQ(ahead.position(), k);
+      for (int64_t j = k; j < std::min<int64_t>(k + 3, 23); ++j) {
+        Batch b = ahead.next();
+        EXPECT_TRUE(torch::equal(b.x, expected[j].x)) << "prefetch " << prefetch << " seek " << k << " batch " << j;
+        EXPECT_TRUE(torch::equal(b.y, expected[j].y)) << "prefetch " << prefetch << " seek " << k << " batch " << j;
+      }
+    }
+  }
+  // A loader that is never read shuts its thread down cleanly.
+  o.prefetch = 3;
+  { BatchLoader unused(ds, norm, o); }
+}
+
+TEST(LoaderTest, NegativePrefetchIsUserError) {
+  Dataset ds = indexed_dataset(40);
+  LoaderOptions o = options(10, 3);
+  o.prefetch = -1;
+  expect_user_error([&] { BatchLoader(ds, Normalization::identity(1), o); }, {"train.prefetch"});
+}
+
 TEST(LoaderTest, NextIsFast) {
   Dataset ds = random_images(4096, 3, 32, 32);
   LoaderOptions o = options(128, 1);

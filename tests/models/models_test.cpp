@@ -1,6 +1,7 @@
 // Model registry: output shapes, PyTorch parameter names, sizes, bad options.
 #include <gtest/gtest.h>
 
+#include "nosync/models/ops.h"
 #include "nosync/models/registry.h"
 #include "nosync/util/error.h"
 
@@ -77,6 +78,74 @@ TEST(Models, BadOptionsAreUserErrors) {
   EXPECT_THROW(build_model({"vgg", 1.0, 0}, {1, 28, 28}, 10), UserError);
   EXPECT_THROW(build_model({"cnn", 1.0, 6}, {1, 28, 28}, 10), UserError);  // 28 >> 6 == 0
   EXPECT_THROW(build_model({"cnn", -1.0, 0}, {1, 28, 28}, 10), UserError);
+}
+
+}  // namespace
+}  // namespace nosync::models
+
+// The fused ReLU + max-pool matches ATen's unfused pair in value and gradient.
+namespace nosync::models {
+namespace {
+
+void check_fused_pool(torch::ScalarType dtype, int64_t h, int64_t w) {
+  torch::manual_seed(3);
+  auto base = torch::randn({3, 5, h, w});
+  base.select(1, 2).zero_();                              // whole windows <= 0: no gradient
+  base.narrow(2, 0, 2).narrow(3, 0, 2).select(1, 0).fill_(0.5);  // ties: the first element wins
+  auto x_ref = base.to(dtype).contiguous().clone().requires_grad_();
+  auto x_cl = base.to(dtype).contiguous(at::MemoryFormat::ChannelsLast).clone(at::MemoryFormat::ChannelsLast).requires_grad_();
+  auto y_ref = torch::max_pool2d(torch::relu(x_ref), 2);
+  auto y = relu_max_pool2x2(x_cl);
+  EXPECT_TRUE(y.is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(torch::equal(y.contiguous(), y_ref)) << "values differ for " << h << "x" << w;
+  auto g = torch::randn(y_ref.sizes()).to(dtype);
+  y_ref.backward(g);
+  y.backward(g);
+  const auto diff = (x_cl.grad().contiguous().to(torch::kFloat) - x_ref.grad().to(torch::kFloat)).abs();
+  EXPECT_TRUE(torch::equal(x_cl.grad().contiguous(), x_ref.grad()))
+      << "gradients differ for " << h << "x" << w << " at " << diff.argmax().item<int64_t>() << " by "
+      << diff.max().item<float>();
+}
+
+TEST(FusedOps, ReluMaxPoolMatchesATenFloat) {
+  check_fused_pool(torch::kFloat, 8, 8);
+  check_fused_pool(torch::kFloat, 7, 9);  // odd: the last row / column is dropped
+}
+
+TEST(FusedOps, ReluMaxPoolMatchesATenBFloat16) {
+  check_fused_pool(torch::kBFloat16, 6, 6);
+  check_fused_pool(torch::kBFloat16, 5, 4);
+}
+
+TEST(FusedOps, ReluMaxPoolFallsBackForContiguousInput) {
+  auto x = torch::randn({2, 3, 4, 4});
+  EXPECT_TRUE(torch::equal(relu_max_pool2x2(x), torch::max_pool2d(torch::relu(x), 2)));
+}
+
+}  // namespace
+}  // namespace nosync::models
+
+namespace nosync::models {
+namespace {
+
+TEST(Flops, CnnCountedByHand) {
+  auto net = build_model({"cnn", 1.0, 0}, {1, 28, 28}, 10);
+  // conv1 32x1x3x3 on 28x28, conv2 64x32x3x3 on 14x14, fc1 3136->128, fc2 128->10; 2 per MAC.
+  const std::vector<double> expected = {2.0 * 288 * 784, 2.0 * 18432 * 196, 2.0 * 3136 * 128, 2.0 * 128 * 10};
+  EXPECT_EQ(net->layer_flops({1, 28, 28}), expected);
+  const double forward = expected[0] + expected[1] + expected[2] + expected[3];
+  EXPECT_DOUBLE_EQ(training_flops_per_sample(*net, {1, 28, 28}), 3 * forward - expected[0]);
+}
+
+TEST(Flops, ResNetStridesAndProjections) {
+  auto net = build_model({"resnet", 1.0, 1}, {3, 32, 32}, 10);
+  const auto f = net->layer_flops({3, 32, 32});
+  // conv1 + 3 blocks x 2 convs + 2 projections + fc
+  ASSERT_EQ(f.size(), 1u + 6 + 2 + 1);
+  EXPECT_DOUBLE_EQ(f[0], 2.0 * 16 * 3 * 9 * 32 * 32);
+  EXPECT_DOUBLE_EQ(f[3], 2.0 * 32 * 16 * 9 * 16 * 16);  // stage 2, conv1: stride 2
+  EXPECT_DOUBLE_EQ(f[5], 2.0 * 32 * 16 * 16 * 16);      // its 1x1 projection
+  EXPECT_DOUBLE_EQ(f.back(), 2.0 * 64 * 10);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ struct Case {
   data::Shape shape;
   double width;
   int64_t depth;
+  bool channels_last = false;  // weights as channels-last views of the flat buffer (Trainer)
 };
 
 // Keeps CTest's test names short (gtest would print the struct's bytes).
@@ -30,6 +31,7 @@ TEST_P(PythonInterop, LoadsStrictlyAndAgrees) {
   const Case& c = GetParam();
   torch::manual_seed(11);
   auto net = build_model({c.name, c.width, c.depth}, c.shape, 10);
+  if (c.channels_last) train::flatten_parameters(*net, /*channels_last=*/true);
   // A few training-mode passes so batch-norm running statistics are not at their defaults.
   for (int i = 0; i < 3; ++i) net->forward(torch::randn({8, c.shape.channels, c.shape.height, c.shape.width}));
   net->eval();
@@ -52,10 +54,12 @@ TEST_P(PythonInterop, LoadsStrictlyAndAgrees) {
 
 INSTANTIATE_TEST_SUITE_P(Models, PythonInterop,
                          ::testing::Values(Case{"mlp", {1, 28, 28}, 1.0, 0}, Case{"cnn", {1, 28, 28}, 1.0, 0},
-                                           Case{"cnn", {3, 32, 32}, 0.5, 3}, Case{"resnet", {3, 32, 32}, 1.0, 0}),
+                                           Case{"cnn", {3, 32, 32}, 0.5, 3}, Case{"resnet", {3, 32, 32}, 1.0, 0},
+                                           Case{"cnn", {1, 28, 28}, 1.0, 0, true},
+                                           Case{"resnet", {3, 32, 32}, 0.5, 0, true}),
                          [](const auto& info) {
-                           return info.param.name + std::to_string(info.param.shape.channels) + "_" +
-                                  std::to_string(info.index);
+                           return info.param.name + std::to_string(info.param.shape.channels) +
+                                  (info.param.channels_last ? "cl" : "") + "_" + std::to_string(info.index);
                          });
 
 }  // namespace

@@ -83,7 +83,8 @@ PY
 
 # sync, 2 ranks x batch 32 on disjoint shards == 1 process x batch 64: with 64 training samples
 # every batch is the whole (shard of the) training set, so both see the same gradient each step.
-eq=(--set data.format=synthetic --set data.val_size=64 --set data.synthetic_train=128
+# fp32: under bf16 autocast a batch split in two rounds differently.
+eq=(--set train.precision=fp32 --set data.format=synthetic --set data.val_size=64 --set data.synthetic_train=128
     --set data.synthetic_test=64 --set model.name=mlp --set model.width=0.25 --set train.steps=20
     --set train.threads=1 --set train.momentum=0.9 --set train.lr=0.05 --set run.progress=quiet
     --set data.normalize=false)

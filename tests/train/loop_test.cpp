@@ -3,9 +3,13 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/optim/sgd.h>
 
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/loop.h"
+#include "nosync/train/speed.h"
+#include "nosync/util/machine.h"
 #include "nosync/util/error.h"
 #include "support/test_support.h"
 
@@ -193,6 +197,168 @@ TEST(Trainer, ParametersAndGradientsStayViewsOfTheFlatBuffers) {
   // Writing the flat buffer moves the model.
   trainer.flat_params().zero_();
   EXPECT_EQ(net->parameters()[0].abs().sum().item<double>(), 0);
+}
+
+
+data::Splits small_synthetic() {
+  data::DataOptions d;
+  d.format = "synthetic";
+  d.val_size = 64;
+  d.synthetic_train = 512;
+  d.synthetic_size = 16;
+  return data::load_splits(d);
+}
+
+// bf16 autocast computes the same predictions as float32 on a fixed batch, within bf16's
+// precision (8 bits of mantissa), for a model trained a little so that logits are not tiny.
+void check_bf16_predictions(const std::string& model) {
+  const auto splits = small_synthetic();
+  torch::manual_seed(2);
+  auto net = models::build_model({model, 0.5, 1}, splits.train.shape(), splits.train.num_classes);
+  TrainOptions o;
+  o.batch_size = 32;
+  Trainer trainer(net, o, splits.train, splits.norm, data::LoaderOptions{32}, 40);
+  for (int i = 0; i < 40; ++i) trainer.step();
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const auto x = data::normalized_features(splits.val, splits.norm);
+  models::Compute c = net->compute();
+  c.bf16 = false;
+  net->set_compute(c);
+  const auto fp32 = net->logits(x);
+  c.bf16 = true;
+  net->set_compute(c);
+  const auto bf16 = net->logits(x);
+  EXPECT_EQ(bf16.scalar_type(), torch::kFloat);
+  const double scale = fp32.abs().max().item<double>();
+  const double diff = (bf16 - fp32).abs().max().item<double>();
+  EXPECT_GT(scale, 1.0) << model << ": the model should have learned something";
+  EXPECT_LT(diff, 0.05 * scale) << model << ": largest logit difference " << diff << " of " << scale;
+  const double agree = bf16.argmax(1).eq(fp32.argmax(1)).to(torch::kDouble).mean().item<double>();
+  EXPECT_GE(agree, 0.95) << model << ": bf16 and fp32 predictions agree on " << agree;
+}
+
+TEST(Trainer, Bf16PredictsLikeFp32Cnn) { check_bf16_predictions("cnn"); }
+TEST(Trainer, Bf16PredictsLikeFp32ResNet) { check_bf16_predictions("resnet"); }
+
+TEST(Trainer, UnknownPrecisionIsUserError) {
+  const auto splits = small_synthetic();
+  auto net = models::build_model({"mlp", 0.5, 1}, splits.train.shape(), splits.train.num_classes);
+  TrainOptions o;
+  o.precision = "fp16";
+  EXPECT_THROW(Trainer(net, o, splits.train, splits.norm, data::LoaderOptions{32}, 10), UserError);
+}
+
+// Channels-last keeps the flat-buffer property (every weight a view of its slice), trains like
+// the contiguous layout and checkpoints the same contiguous, PyTorch-ordered tensors.
+TEST(Trainer, ChannelsLastTrainsLikeContiguous) {
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(1);
+  const auto splits = small_synthetic();
+  std::vector<TensorList> states;
+  std::vector<float> losses;
+  for (bool cl : {false, true}) {
+    torch::manual_seed(4);
+    auto net = models::build_model({"cnn", 0.5, 0}, splits.train.shape(), splits.train.num_classes);
+    TrainOptions o;
+    o.batch_size = 32;
+    o.channels_last = cl;
+    Trainer trainer(net, o, splits.train, splits.norm, data::LoaderOptions{32}, 10);
+    EXPECT_EQ(net->compute().channels_last, cl);
+    float loss = 0;
+    for (int i = 0; i < 10; ++i) loss = trainer.step();
+    losses.push_back(loss);
+    const float* base = trainer.flat_params().data_ptr<float>();
+    int64_t offset = 0;
+    for (const auto& p : net->parameters()) {
+      EXPECT_EQ(p.data_ptr<float>(), base + offset);
+      EXPECT_EQ(p.grad().data_ptr<float>(), trainer.flat_grads().data_ptr<float>() + offset);
+      if (p.dim() == 4) {
+        EXPECT_TRUE(p.is_contiguous(cl ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous));
+        if (p.size(1) > 1) {  // with one input channel both layouts hold
+          EXPECT_EQ(p.is_contiguous(), !cl);
+        }
+      }
+      offset += p.numel();
+    }
+    states.push_back(trainer.model_state());
+  }
+  torch::set_num_threads(threads);
+  EXPECT_NEAR(losses[0], losses[1], 1e-4);
+  ASSERT_EQ(states[0].size(), states[1].size());
+  for (size_t i = 0; i < states[0].size(); ++i) {
+    EXPECT_EQ(states[0][i].first, states[1][i].first);
+    EXPECT_TRUE(torch::allclose(states[0][i].second.contiguous(), states[1][i].second.contiguous(), 1e-4, 1e-5))
+        << states[0][i].first;
+  }
+}
+
+// The fused flat SGD follows torch::optim::SGD step by step (momentum, weight decay, Nesterov).
+TEST(Trainer, FlatSgdMatchesTorchSgd) {
+  const auto splits = small_synthetic();
+  for (bool nesterov : {false, true}) {
+    torch::manual_seed(6);
+    auto net = models::build_model({"cnn", 0.5, 0}, splits.train.shape(), splits.train.num_classes);
+    torch::manual_seed(6);
+    auto ref = models::build_model({"cnn", 0.5, 0}, splits.train.shape(), splits.train.num_classes);
+    TrainOptions o;
+    o.batch_size = 32;
+    o.schedule = "constant";
+    o.lr = 0.05;
+    o.momentum = 0.9;
+    o.weight_decay = 1e-3;
+    o.nesterov = nesterov;
+    o.channels_last = false;
+    o.precision = "fp32";  // the reference runs the plain float forward
+    Trainer trainer(net, o, splits.train, splits.norm, data::LoaderOptions{32}, 10);
+    torch::optim::SGD sgd(ref->parameters(),
+                          torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay).nesterov(nesterov));
+    for (int i = 0; i < 6; ++i) {
+      trainer.step();
+      sgd.zero_grad();
+      torch::nn::functional::cross_entropy(ref->forward(trainer.last_batch().x), trainer.last_batch().y).backward();
+      sgd.step();
+    }
+    const auto ours = net->parameters(), theirs = ref->parameters();
+    for (size_t i = 0; i < ours.size(); ++i)
+      EXPECT_TRUE(torch::allclose(ours[i], theirs[i], 1e-4, 1e-6))
+          << "nesterov " << nesterov << " parameter " << i << " max diff " << (ours[i] - theirs[i]).abs().max().item<float>();
+    // The checkpointed momentum buffers are PyTorch's.
+    const auto state = trainer.optimizer_state();
+    ASSERT_EQ(state.size(), ours.size());
+    auto& ref_state = sgd.state();
+    for (size_t i = 0; i < ours.size(); ++i) {
+      auto& buf = static_cast<torch::optim::SGDParamState&>(*ref_state.at(c10::guts::to_string(theirs[i].unsafeGetTensorImpl())))
+                      .momentum_buffer();
+      EXPECT_TRUE(torch::allclose(state[i].second, buf, 1e-4, 1e-6)) << state[i].first;
+    }
+  }
+}
+
+TEST(Speed, SummaryUsesTheConfiguredPeak) {
+  TrainOptions o;
+  o.precision = "bf16";
+  o.peak_gflops = 100;  // per core
+  const auto s = speed_summary(o, /*flops_per_sample=*/2e6, /*samples_per_s=*/50000, /*cores=*/2);
+  EXPECT_EQ(s["precision"], "bf16");
+  EXPECT_DOUBLE_EQ(s["achieved_gflops"].get<double>(), 100.0);
+  EXPECT_DOUBLE_EQ(s["peak_gflops"].get<double>(), 200.0);
+  EXPECT_DOUBLE_EQ(s["peak_fraction"].get<double>(), 0.5);
+  EXPECT_GT(s["peak_rss_mib"].get<double>(), 0);
+  EXPECT_FALSE(speed_summary(o, 0, 50000, 2).contains("achieved_gflops"));  // unknown FLOPs
+}
+
+TEST(Speed, AutoPrecisionFollowsTheCpu) {
+  TrainOptions o;
+  o.precision = "auto";
+  EXPECT_EQ(resolved_precision(o), util::cpu_info().avx512_bf16 ? "bf16" : "fp32");
+  o.precision = "fp32";
+  EXPECT_EQ(resolved_precision(o), "fp32");
+  // The detected peak doubles for bf16 exactly where the CPU has bf16 dot products.
+  o.peak_gflops = 0;
+  const double fp32 = peak_gflops_per_core(o);
+  o.precision = "bf16";
+  EXPECT_DOUBLE_EQ(peak_gflops_per_core(o), util::cpu_info().avx512_bf16 ? 2 * fp32 : fp32);
 }
 
 }  // namespace

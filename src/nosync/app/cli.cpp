@@ -58,18 +58,28 @@ std::string timestamp_dir() {
   return dir;
 }
 
+// "310 GFLOP/s = 47 % of the 664 GFLOP/s bf16 peak of 2 cores", or "" without a FLOP count.
+std::string speed_line(const nlohmann::json& s) {
+  if (!s.contains("achieved_gflops")) return "";
+  if (!s.contains("peak_fraction")) return fmt::format("{:.1f}", s["achieved_gflops"].get<double>());
+  return fmt::format("{:.1f} = {:.1f} % of the {:.0f} GFLOP/s {} peak of {} core(s)", s["achieved_gflops"].get<double>(),
+                     100 * s["peak_fraction"].get<double>(), s["peak_gflops"].get<double>(),
+                     s["precision"].get<std::string>(), s["peak_cores"].get<int64_t>());
+}
+
 void print_summary(const train::RunResult& r, const std::string& run_dir) {
-  std::cout << format_table(
-      "summary",
-      {{"test accuracy", fmt::format("{:.2f} %", 100 * r.test.accuracy)},
-       {"test loss", fmt::format("{:.4f}", r.test.loss)},
-       {"val accuracy", fmt::format("{:.2f} %", 100 * r.val.accuracy)},
-       {"steps", std::to_string(r.steps)},
-       {"epochs", fmt::format("{:.2f}", r.epochs)},
-       {"wall time", format_duration(r.wall_s)},
-       {"samples/s (training)", fmt::format("{:.0f}", r.samples_per_s)},
-       {"parameters", std::to_string(r.parameters)},
-       {"run directory", run_dir}});
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"test accuracy", fmt::format("{:.2f} %", 100 * r.test.accuracy)},
+      {"test loss", fmt::format("{:.4f}", r.test.loss)},
+      {"val accuracy", fmt::format("{:.2f} %", 100 * r.val.accuracy)},
+      {"steps", std::to_string(r.steps)},
+      {"epochs", fmt::format("{:.2f}", r.epochs)},
+      {"wall time", format_duration(r.wall_s)},
+      {"samples/s (training)", fmt::format("{:.0f}", r.samples_per_s)}};
+  if (const std::string speed = speed_line(r.summary); !speed.empty()) rows.emplace_back("GFLOP/s (training)", speed);
+  rows.emplace_back("parameters", std::to_string(r.parameters));
+  rows.emplace_back("run directory", run_dir);
+  std::cout << format_table("summary", rows);
 }
 
 void print_swarm_summary(const nlohmann::json& s, const std::string& run_dir) {
@@ -86,6 +96,7 @@ void print_swarm_summary(const nlohmann::json& s, const std::string& run_dir) {
        {"steps per particle", std::to_string(s["steps"].get<int64_t>())},
        {"wall time", format_duration(s["wall_s"].get<double>())},
        {"samples/s (all particles)", fmt::format("{:.0f}", s["samples_per_s"].get<double>())},
+       {"GFLOP/s (training, all particles)", speed_line(s).empty() ? "unknown" : speed_line(s)},
        {"final diversity", fmt::format("{:.4g}", s["final_diversity"].get<double>())},
        {"run directory", run_dir}});
 }
@@ -175,6 +186,7 @@ int run_eval(const EvalArgs& args) {
   const data::Splits splits = data::load_splits(config.data);
   auto net = models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
   train::load_model_state(*net, ck.model, dir + "/model.pt");
+  net->set_compute(train::compute_settings(config.train, *net));  // evaluate as it was trained
   const auto val = train::Evaluator(splits.val, splits.norm).run(*net);
   const auto test = train::Evaluator(splits.test, splits.norm).run(*net);
   std::cout << format_table("eval " + dir,

@@ -122,6 +122,17 @@ const std::vector<Field>& fields() {
                  "seed of initialisation, shuffling and augmentation", 0, 9.0e15),
       make_field("train.threads", &C::train, &train::TrainOptions::threads,
                  "intra-op CPU threads (0 = all cores)", 0, 1024),
+      make_field("train.precision", &C::train, &train::TrainOptions::precision,
+                 "arithmetic of forward and backward: fp32, bf16 autocast (float32 master weights), or auto "
+                 "(bf16 where the CPU has AVX512-BF16)", 1, 0,
+                 {"auto", "fp32", "bf16"}),
+      make_field("train.channels_last", &C::train, &train::TrainOptions::channels_last,
+                 "conv models: channels-last (NHWC) weights and activations"),
+      make_field("train.prefetch", &C::train, &train::TrainOptions::prefetch,
+                 "batches prepared ahead by a background thread per worker (0 = none)", 0, 64),
+      make_field("train.peak_gflops", &C::train, &train::TrainOptions::peak_gflops,
+                 "peak GFLOP/s of one core at train.precision, for the fraction-of-peak report "
+                 "(0 = from CPU flags and clock)", 0, 1e7),
 
       make_field("checkpoint.every", &C::checkpoint, &train::CheckpointOptions::every,
                  "steps between checkpoints (0 = every epoch)", 0, 1e12),
@@ -435,6 +446,9 @@ train::TrainOptions particle_train_options(const Config& config, int particle, i
     if (p < 0 || p >= particles) throw bad(fmt::format("particle {} does not exist (0..{})", p, particles - 1));
     const std::string assignment = entry.substr(colon + 1);
     if (assignment.rfind("train.", 0) != 0) throw bad("only train.* keys can differ between particles");
+    if (assignment.rfind("train.channels_last", 0) == 0)
+      throw bad("train.channels_last orders the elements of the exchanged weights: it must be the same for "
+                "every particle");
     Config scratch;  // every entry is checked, not only this particle's
     try {
       apply_override(scratch, assignment);

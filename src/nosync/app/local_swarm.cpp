@@ -20,6 +20,7 @@
 #include "nosync/swarm/worker.h"
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/metrics.h"
+#include "nosync/train/speed.h"
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
 
@@ -77,7 +78,8 @@ int particle_count(const Config& config) {
 nlohmann::json summarize_swarm(const Config& config, const std::vector<models::Net>& nets,
                                const std::vector<swarm::WorkerResult>& results,
                                const std::vector<train::TrainOptions>& particle_train, const data::Splits& splits,
-                               const std::string& run_dir, const std::string& config_toml, double wall_s) {
+                               const std::string& run_dir, const std::string& config_toml, double wall_s,
+                               int64_t threads_total) {
   const int n = static_cast<int>(nets.size());
   const int64_t numel = models::parameter_count(*nets[0]);
   const auto final = swarm::evaluate_final(nets, config.model, splits, static_cast<uint64_t>(config.train.seed));
@@ -92,8 +94,10 @@ nlohmann::json summarize_swarm(const Config& config, const std::vector<models::N
   int64_t samples = 0;
   double train_s = 0, exchange_s = 0;
   int64_t respawns = 0;
+  double train_rate = 0;  // samples per second of training time, summed over particles
   for (const auto& r : results) {
     samples += r.steps * particle_train[r.particle].batch_size;
+    if (r.train_s > 0) train_rate += r.steps * particle_train[r.particle].batch_size / r.train_s;
     train_s = std::max(train_s, r.train_s);
     exchange_s += r.exchange_s;
     respawns += r.respawns;
@@ -112,6 +116,10 @@ nlohmann::json summarize_swarm(const Config& config, const std::vector<models::N
   summary["exchange_s_per_particle"] = exchange_s / n;
   summary["respawns"] = respawns;
   summary["completed"] = true;
+  summary["train_samples_per_s"] = train_rate;
+  summary.update(train::speed_summary(config.train,
+                                      models::training_flops_per_sample(*nets[0], splits.train.shape()),
+                                      train_rate, train::cores_used(threads_total)));
   util::write_file_atomic(run_dir + "/summary.json", summary.dump(2) + "\n");
   return summary;
 }
@@ -166,6 +174,7 @@ std::vector<train::CheckpointContent> resume_points(const Config& config, const 
     for (int i = 0; i < saved_particles; ++i) {
       auto net = models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
       train::load_model_state(*net, saved[i].model, particle_dir(i));
+      net->set_compute(train::compute_settings(config.train, *net));
       loss[i] = fitness.run(*net).loss;
       if (!std::isfinite(loss[i])) loss[i] = std::numeric_limits<double>::infinity();
     }
@@ -269,8 +278,10 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
   console.finish();
   console.message("evaluating best particle, swarm average and ensemble ...");
   at::set_num_threads(cores);
-  nlohmann::json summary =
-      summarize_swarm(config, nets, results, particle_train, splits, run_dir, config_toml, wall_s);
+  int64_t threads_total = 0;
+  for (int i = 0; i < n; ++i) threads_total += threads_of(i);
+  nlohmann::json summary = summarize_swarm(config, nets, results, particle_train, splits, run_dir, config_toml,
+                                           wall_s, threads_total);
   recorder.record({{"event", "final"}, {"summary", summary}});
   return summary;
 }

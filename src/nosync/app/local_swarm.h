@@ -37,7 +37,8 @@ std::vector<train::CheckpointContent> resume_points(const Config& config, const 
 nlohmann::json summarize_swarm(const Config& config, const std::vector<models::Net>& nets,
                                const std::vector<swarm::WorkerResult>& results,
                                const std::vector<train::TrainOptions>& particle_train, const data::Splits& splits,
-                               const std::string& run_dir, const std::string& config_toml, double wall_s);
+                               const std::string& run_dir, const std::string& config_toml, double wall_s,
+                               int64_t threads_total);
 
 // The single-worker run described by a config (swarm.algo = single).
 train::RunSetup single_run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml,

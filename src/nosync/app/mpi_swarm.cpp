@@ -434,7 +434,10 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
           group_divergence,
           (all_states.narrow(0, m * state.numel(), state.numel()) - leader_state).abs().max().item<double>());
     models::Net n = r == 0 ? net : models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
-    if (r != 0) load_flat_state(*n, leader_state);
+    if (r != 0) {
+      load_flat_state(*n, leader_state);
+      n->set_compute(net->compute());  // evaluated in the precision and layout it was trained with
+    }
     nets.push_back(n);
     results[p].particle = p;
     results[p].steps = static_cast<int64_t>(all_results[5 * r]);
@@ -446,7 +449,8 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
   console->finish();
   console->message("evaluating best particle, swarm average and ensemble ...");
   at::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
-  nlohmann::json summary = summarize_swarm(config, nets, results, particle_train, splits, run_dir, effective, wall_s);
+  nlohmann::json summary = summarize_swarm(config, nets, results, particle_train, splits, run_dir, effective, wall_s,
+                                           static_cast<int64_t>(threads) * size);
   summary["transport"] = "mpi";
   summary["ranks"] = size;
   summary["group_size"] = group_size;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <mutex>
 #include <random>
 
 #include "nosync/data/random.h"
@@ -21,7 +22,45 @@ constexpr uint64_t kAugmentTag = 0x6175676d656e74ULL;  // "augment"
 
 }  // namespace
 
+namespace {
+
+// One entry per (images tensor, normalization) whose features are alive somewhere.
+struct SharedFeatures {
+  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> images, features;
+  std::vector<float> mean, std;
+};
+
+std::mutex shared_mutex;
+std::vector<SharedFeatures> shared_features;
+
+torch::Tensor compute_normalized_features(const Dataset& dataset, const Normalization& norm);
+
+}  // namespace
+
 torch::Tensor normalized_features(const Dataset& dataset, const Normalization& norm) {
+  std::lock_guard<std::mutex> lock(shared_mutex);
+  // Forget entries whose images or features are gone (their TensorImpl address may be reused).
+  shared_features.erase(std::remove_if(shared_features.begin(), shared_features.end(),
+                                       [](const SharedFeatures& e) { return e.images.expired() || e.features.expired(); }),
+                        shared_features.end());
+  for (const auto& e : shared_features) {
+    if (e.mean != norm.mean || e.std != norm.std) continue;
+    auto images = e.images.lock();
+    if (images.get() != dataset.images.unsafeGetTensorImpl()) continue;
+    auto features = e.features.lock();
+    if (features) return torch::Tensor(std::move(features));
+  }
+  torch::Tensor out = compute_normalized_features(dataset, norm);
+  shared_features.push_back({c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(
+                                 dataset.images.getIntrusivePtr()),
+                             c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(out.getIntrusivePtr()),
+                             norm.mean, norm.std});
+  return out;
+}
+
+namespace {
+
+torch::Tensor compute_normalized_features(const Dataset& dataset, const Normalization& norm) {
   NOSYNC_CHECK(dataset.images.defined() && dataset.images.dim() == 4 &&
                    dataset.images.scalar_type() == torch::kUInt8,
                "normalized_features needs uint8 [N, C, H, W] images ({})", dataset.source);
@@ -56,6 +95,8 @@ torch::Tensor normalized_features(const Dataset& dataset, const Normalization& n
   return out;
 }
 
+}  // namespace
+
 BatchLoader::BatchLoader(const Dataset& dataset, const Normalization& norm, const LoaderOptions& options)
     : options_(options) {
   if (options.batch_size <= 0) {
@@ -84,56 +125,122 @@ BatchLoader::BatchLoader(const Dataset& dataset, const Normalization& norm, cons
         "lower train.batch_size, use fewer workers or a larger data set");
   }
   batches_per_epoch_ = shard_size / options.batch_size;
-  buffer_.x = torch::empty({options.batch_size, s.channels, s.height, s.width}, torch::kFloat32);
-  buffer_.y = torch::empty({options.batch_size}, torch::kInt64);
+  if (options.prefetch < 0) throw UserError(fmt::format("train.prefetch = {}: expected 0 (off) or more", options.prefetch));
+  slots_.resize(static_cast<size_t>(options.prefetch + 1));
+  for (auto& slot : slots_) {
+    slot.x = torch::empty({options.batch_size, s.channels, s.height, s.width}, torch::kFloat32);
+    slot.y = torch::empty({options.batch_size}, torch::kInt64);
+  }
   // Augmentation pads with a black pixel: raw 0 after normalization.
   pad_value_.resize(static_cast<size_t>(s.channels));
   for (int64_t c = 0; c < s.channels; ++c) pad_value_[c] = static_cast<float>(-norm.mean[c] / norm.std[c]);
+  if (options.prefetch > 0) producer_ = std::thread([this] { prefetch_loop(); });
+}
+
+BatchLoader::~BatchLoader() {
+  if (!producer_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  producer_.join();
 }
 
 void BatchLoader::prepare_epoch(int64_t epoch) {
   if (order_epoch_ == epoch) return;
-  std::vector<int64_t> order = shard_;
+  order_ = shard_;
   if (options_.shuffle) {
     std::mt19937_64 rng(mix_seed(options_.seed, kShuffleTag, static_cast<uint64_t>(epoch)));
-    for (size_t i = order.size(); i > 1; --i) {
+    for (size_t i = order_.size(); i > 1; --i) {
       const size_t j = static_cast<size_t>(uniform_below(rng, i));
-      std::swap(order[i - 1], order[j]);
+      std::swap(order_[i - 1], order_[j]);
     }
   }
-  order_ = torch::from_blob(order.data(), {static_cast<int64_t>(order.size())}, torch::kInt64).clone();
   order_epoch_ = epoch;
 }
 
 void BatchLoader::seek(int64_t position) {
   NOSYNC_CHECK(position >= 0, "seek to batch {}", position);
   position_ = position;
+  if (options_.prefetch == 0) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++generation_;  // whatever the producer is preparing now is dropped
+    base_ = position;
+    produced_ = taken_ = released_ = 0;
+  }
+  changed_.notify_all();
+}
+
+void BatchLoader::produce(int64_t position, Batch& out) {
+  const int64_t batch_size = options_.batch_size;
+  prepare_epoch(position / batches_per_epoch_);
+  const int64_t* index = order_.data() + (position % batches_per_epoch_) * batch_size;
+  // A plain gather (no ATen parallel region): the prefetch thread must not start an OpenMP team
+  // of its own next to the training threads.
+  const int64_t sample = features_.numel() / features_.size(0);
+  const float* features = features_.data_ptr<float>();
+  const int64_t* labels = labels_.data_ptr<int64_t>();
+  float* x = out.x.data_ptr<float>();
+  int64_t* y = out.y.data_ptr<int64_t>();
+  for (int64_t i = 0; i < batch_size; ++i) {
+    std::memcpy(x + i * sample, features + index[i] * sample, sizeof(float) * static_cast<size_t>(sample));
+    y[i] = labels[index[i]];
+  }
+  if (options_.augment_crop > 0 || options_.augment_flip) augment(position, out);
 }
 
 Batch BatchLoader::next() {
-  const int64_t batch_size = options_.batch_size;
-  const int64_t epoch = position_ / batches_per_epoch_;
-  const int64_t b = position_ % batches_per_epoch_;
-  prepare_epoch(epoch);
-  const torch::Tensor index = order_.narrow(0, b * batch_size, batch_size);
-  torch::index_select_out(buffer_.x, features_, 0, index);
-  torch::index_select_out(buffer_.y, labels_, 0, index);
-  if (options_.augment_crop > 0 || options_.augment_flip) augment(position_);
-  ++position_;
-  return buffer_;
+  if (options_.prefetch == 0) {
+    produce(position_++, slots_[0]);
+    return slots_[0];
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  released_ = taken_;  // the caller is done with the batch it holds
+  changed_.notify_all();
+  changed_.wait(lock, [&] { return produced_ > taken_ || error_; });
+  if (error_) std::rethrow_exception(error_);
+  const Batch& batch = slots_[static_cast<size_t>(taken_ % static_cast<int64_t>(slots_.size()))];
+  ++taken_;
+  position_ = base_ + taken_;
+  return batch;
 }
 
-void BatchLoader::augment(int64_t position) {
+void BatchLoader::prefetch_loop() {
+  const int64_t slots = static_cast<int64_t>(slots_.size());
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [&] { return stop_ || produced_ < released_ + slots; });
+    if (stop_) return;
+    const int64_t generation = generation_, item = produced_, position = base_ + item;
+    lock.unlock();
+    try {
+      produce(position, slots_[static_cast<size_t>(item % slots)]);
+    } catch (...) {
+      lock.lock();
+      error_ = std::current_exception();
+      changed_.notify_all();
+      return;
+    }
+    lock.lock();
+    if (generation != generation_) continue;  // a seek happened meanwhile
+    ++produced_;
+    changed_.notify_all();
+  }
+}
+
+void BatchLoader::augment(int64_t position, Batch& out) {
   SplitMix64 rng(mix_seed(options_.seed, kAugmentTag, static_cast<uint64_t>(options_.shard_index),
                           static_cast<uint64_t>(position)));
-  const int64_t batch_size = buffer_.x.size(0);
-  const int64_t channels = buffer_.x.size(1);
-  const int64_t height = buffer_.x.size(2);
-  const int64_t width = buffer_.x.size(3);
+  const int64_t batch_size = out.x.size(0);
+  const int64_t channels = out.x.size(1);
+  const int64_t height = out.x.size(2);
+  const int64_t width = out.x.size(3);
   const int64_t plane = height * width;
   const int64_t pad = options_.augment_crop;
   scratch_.resize(static_cast<size_t>(channels * plane));
-  float* x = buffer_.x.data_ptr<float>();
+  float* x = out.x.data_ptr<float>();
   for (int64_t i = 0; i < batch_size; ++i) {
     // Offsets in [0, 2 * pad] into the zero-padded image; pad = no shift.
     const int64_t dy = pad > 0 ? static_cast<int64_t>(uniform_below(rng, static_cast<uint64_t>(2 * pad + 1))) - pad : 0;

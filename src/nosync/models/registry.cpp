@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include <ATen/autocast_mode.h>
+
 #include "nosync/models/zoo.h"
 #include "nosync/util/error.h"
 
@@ -58,10 +60,55 @@ Net build_model(const ModelOptions& options, const data::Shape& input, int64_t n
   return std::make_shared<ResNetImpl>(input.channels, depth, scaled(16, options.width), num_classes);
 }
 
+namespace {
+
+// bf16 CPU autocast for one forward pass. The cast cache (float32 weights -> bf16 copies) lives
+// only inside the scope: the weights change after every optimizer step.
+class AutocastScope {
+ public:
+  AutocastScope() : was_enabled_(at::autocast::is_cpu_enabled()), dtype_(at::autocast::get_autocast_cpu_dtype()) {
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(was_enabled_);
+    at::autocast::set_autocast_cpu_dtype(dtype_);
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool was_enabled_;
+  at::ScalarType dtype_;
+};
+
+}  // namespace
+
+torch::Tensor NetImpl::logits(torch::Tensor x) {
+  if (compute_.channels_last && x.dim() == 4) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+  if (!compute_.bf16) return forward(std::move(x));
+  torch::Tensor out;
+  {
+    AutocastScope autocast;
+    out = forward(std::move(x));
+  }
+  return out.to(torch::kFloat);
+}
+
 int64_t parameter_count(const torch::nn::Module& module) {
   int64_t n = 0;
   for (const auto& p : module.parameters()) n += p.numel();
   return n;
+}
+
+double training_flops_per_sample(const NetImpl& net, const data::Shape& input) {
+  const std::vector<double> layers = net.layer_flops(input);
+  if (layers.empty()) return 0;
+  double forward = 0;
+  for (double f : layers) forward += f;
+  return 3 * forward - layers.front();
 }
 
 }  // namespace nosync::models

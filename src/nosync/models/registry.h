@@ -14,10 +14,31 @@
 
 namespace nosync::models {
 
+// How a net computes: arithmetic precision and the memory format of its activations.
+struct Compute {
+  bool bf16 = false;           // bfloat16 autocast (weights and gradients stay float32)
+  bool channels_last = false;  // NHWC activations (oneDNN's fast convolution layout)
+};
+
 // A classifier: images [B, C, H, W] in, logits [B, classes] out.
 class NetImpl : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(torch::Tensor x) = 0;
+
+  // forward() under this net's Compute settings, float32 logits out. Training, evaluation and
+  // batch-norm re-estimation all call this, so a net is evaluated the way it is trained.
+  // Autocast is thread-local: it is switched on and off around the call in the calling thread.
+  torch::Tensor logits(torch::Tensor x);
+
+  // Floating-point operations of the forward pass of one sample, per multiply-add layer
+  // (convolution, linear) in forward order, 2 per multiply-add; element-wise work (ReLU,
+  // pooling, batch norm) is not counted. Empty when unknown.
+  virtual std::vector<double> layer_flops(const data::Shape& input) const { return {}; }
+  void set_compute(const Compute& compute) { compute_ = compute; }
+  const Compute& compute() const { return compute_; }
+
+ private:
+  Compute compute_;
 };
 using Net = std::shared_ptr<NetImpl>;
 
@@ -40,5 +61,9 @@ const std::vector<ModelInfo>& registered_models();
 Net build_model(const ModelOptions& options, const data::Shape& input, int64_t num_classes);
 
 int64_t parameter_count(const torch::nn::Module& module);
+
+// FLOPs of one training sample: forward, plus backward at twice the forward cost (gradients of
+// weights and of inputs) except the first layer, whose input needs no gradient. 0 when unknown.
+double training_flops_per_sample(const NetImpl& net, const data::Shape& input);
 
 }  // namespace nosync::models

@@ -5,11 +5,28 @@
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/init.h>
 
+#include "nosync/models/ops.h"
 #include "nosync/util/error.h"
 
 namespace nosync::models {
 
 namespace F = torch::nn::functional;
+
+namespace {
+
+// FLOPs of a convolution (2 per multiply-add) on an h x w input; h and w become its output size.
+double conv_flops(const torch::nn::Conv2dImpl& conv, int64_t& h, int64_t& w) {
+  const auto& o = conv.options;
+  const auto* pad = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+  const int64_t ph = pad ? (**pad)[0] : 0, pw = pad ? (**pad)[1] : 0;
+  h = (h + 2 * ph - (*o.kernel_size())[0]) / (*o.stride())[0] + 1;
+  w = (w + 2 * pw - (*o.kernel_size())[1]) / (*o.stride())[1] + 1;
+  return 2.0 * static_cast<double>(conv.weight.numel()) * static_cast<double>(h * w);
+}
+
+double linear_flops(const torch::nn::LinearImpl& linear) { return 2.0 * static_cast<double>(linear.weight.numel()); }
+
+}  // namespace
 
 MlpImpl::MlpImpl(int64_t in_features, int64_t hidden, int64_t depth, int64_t num_classes) {
   hidden_ = register_module("hidden", torch::nn::ModuleList());
@@ -26,6 +43,13 @@ torch::Tensor MlpImpl::forward(torch::Tensor x) {
   x = x.flatten(1);
   for (auto& layer : layers_) x = torch::relu(layer->forward(x));
   return out_->forward(x);
+}
+
+std::vector<double> MlpImpl::layer_flops(const data::Shape&) const {
+  std::vector<double> out;
+  for (const auto& layer : layers_) out.push_back(linear_flops(*layer));
+  out.push_back(linear_flops(*out_));
+  return out;
 }
 
 CnnImpl::CnnImpl(const data::Shape& input, const std::vector<int64_t>& channels, int64_t hidden,
@@ -45,9 +69,22 @@ CnnImpl::CnnImpl(const data::Shape& input, const std::vector<int64_t>& channels,
 }
 
 torch::Tensor CnnImpl::forward(torch::Tensor x) {
-  for (auto& conv : convs_) x = torch::max_pool2d(torch::relu(conv->forward(x)), /*kernel_size=*/2);
+  for (auto& conv : convs_) x = relu_max_pool2x2(conv->forward(x));
   x = torch::relu(fc1_->forward(x.flatten(1)));
   return fc2_->forward(x);
+}
+
+std::vector<double> CnnImpl::layer_flops(const data::Shape& input) const {
+  std::vector<double> out;
+  int64_t h = input.height, w = input.width;
+  for (const auto& conv : convs_) {
+    out.push_back(conv_flops(*conv, h, w));
+    h /= 2;  // max pool
+    w /= 2;
+  }
+  out.push_back(linear_flops(*fc1_));
+  out.push_back(linear_flops(*fc2_));
+  return out;
 }
 
 namespace {
@@ -92,6 +129,13 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
   return torch::relu(out);
 }
 
+void BasicBlockImpl::append_flops(std::vector<double>& out, int64_t& h, int64_t& w) const {
+  int64_t h_in = h, w_in = w;
+  out.push_back(conv_flops(*conv1_, h, w));
+  out.push_back(conv_flops(*conv2_, h, w));
+  if (downsample_) out.push_back(conv_flops(*downsample_->ptr<torch::nn::Conv2dImpl>(0), h_in, w_in));
+}
+
 ResNetImpl::ResNetImpl(int64_t in_channels, int64_t blocks_per_stage, int64_t base_channels,
                        int64_t num_classes) {
   conv1_ = register_module("conv1", conv3x3(in_channels, base_channels, 1));
@@ -116,6 +160,15 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) {
   for (auto& block : blocks_) x = block->forward(x);
   x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
   return fc_->forward(x);
+}
+
+std::vector<double> ResNetImpl::layer_flops(const data::Shape& input) const {
+  std::vector<double> out;
+  int64_t h = input.height, w = input.width;
+  out.push_back(conv_flops(*conv1_, h, w));
+  for (const auto& block : blocks_) block->append_flops(out, h, w);
+  out.push_back(linear_flops(*fc_));
+  return out;
 }
 
 }  // namespace nosync::models

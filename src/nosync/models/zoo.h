@@ -22,6 +22,7 @@ class MlpImpl : public NetImpl {
  public:
   MlpImpl(int64_t in_features, int64_t hidden, int64_t depth, int64_t num_classes);
   torch::Tensor forward(torch::Tensor x) override;
+  std::vector<double> layer_flops(const data::Shape& input) const override;
 
  private:
   torch::nn::ModuleList hidden_;
@@ -35,6 +36,7 @@ class CnnImpl : public NetImpl {
   CnnImpl(const data::Shape& input, const std::vector<int64_t>& channels, int64_t hidden,
           int64_t num_classes);
   torch::Tensor forward(torch::Tensor x) override;
+  std::vector<double> layer_flops(const data::Shape& input) const override;
 
  private:
   std::vector<torch::nn::Conv2d> convs_;
@@ -45,6 +47,8 @@ class BasicBlockImpl : public torch::nn::Module {
  public:
   BasicBlockImpl(int64_t in_channels, int64_t out_channels, int64_t stride);
   torch::Tensor forward(const torch::Tensor& x);
+  // FLOPs of conv1, conv2 (and the projection) for an input of h x w; updates h, w.
+  void append_flops(std::vector<double>& out, int64_t& h, int64_t& w) const;
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
@@ -56,6 +60,7 @@ class ResNetImpl : public NetImpl {
  public:
   ResNetImpl(int64_t in_channels, int64_t blocks_per_stage, int64_t base_channels, int64_t num_classes);
   torch::Tensor forward(torch::Tensor x) override;
+  std::vector<double> layer_flops(const data::Shape& input) const override;
 
  private:
   torch::nn::Conv2d conv1_{nullptr};

@@ -41,6 +41,7 @@ FinalResults evaluate_final(const std::vector<models::Net>& nets, const models::
 
   // Average: mean of the weights, then batch-norm statistics re-estimated on training batches.
   out.average_net = models::build_model(model, splits.train.shape(), splits.train.num_classes);
+  out.average_net->set_compute(nets[0]->compute());
   {
     torch::NoGradGuard no_grad;
     auto mean = torch::stack(flats).mean(0);

@@ -6,9 +6,11 @@
 #include <filesystem>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 
 #include "nosync/util/error.h"
 #include "nosync/train/metrics.h"
+#include "nosync/train/speed.h"
 #include "nosync/util/fs.h"
 
 namespace nosync::train {
@@ -31,6 +33,7 @@ data::LoaderOptions training_loader_options(const data::DataOptions& data, const
   loader.seed = static_cast<uint64_t>(train.seed);
   loader.augment_crop = data.augment_crop;
   loader.augment_flip = data.augment_flip;
+  loader.prefetch = train.prefetch;
   return loader;
 }
 
@@ -182,6 +185,8 @@ RunResult run_single(const RunSetup& setup, const data::Splits& splits, Observer
                {"samples", r.steps * opt.batch_size},
                {"wall_s", r.wall_s},
                {"samples_per_s", r.samples_per_s}};
+  r.summary.update(speed_summary(opt, models::training_flops_per_sample(*net, splits.train.shape()), r.samples_per_s,
+                                 cores_used(at::get_num_threads())));
   util::write_file_atomic(setup.run_dir + "/summary.json", r.summary.dump(2) + "\n");
   return r;
 }

@@ -27,6 +27,10 @@ struct TrainOptions {
   int64_t log_every = 100;        // a metrics record every N steps
   int64_t seed = 0;
   int64_t threads = 0;            // intra-op threads; 0 = all cores
+  std::string precision = "auto";  // auto (bf16 where the CPU has AVX512-BF16) | fp32 | bf16
+  bool channels_last = true;      // conv models: NHWC weights and activations
+  int64_t prefetch = 0;           // batches prepared ahead by a background thread (0 = none)
+  double peak_gflops = 0;         // peak GFLOP/s of one core at `precision`; 0 = from CPU flags and clock
 };
 
 struct CheckpointOptions {

@@ -4,13 +4,14 @@
 #include <map>
 #include <tuple>
 
+#include <ATen/Parallel.h>
 #include <torch/nn/modules/batchnorm.h>
 
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adamw.h>
-#include <torch/optim/sgd.h>
 
 #include "nosync/train/schedule.h"
+#include "nosync/train/speed.h"
 #include "nosync/util/error.h"
 
 namespace nosync::train {
@@ -36,7 +37,7 @@ EvalResult Evaluator::run(models::NetImpl& net) const {
   int64_t correct = 0;
   for (int64_t begin = 0; begin < n; begin += batch_size_) {
     const int64_t end = std::min(n, begin + batch_size_);
-    auto logits = net.forward(features_.slice(0, begin, end));
+    auto logits = net.logits(features_.slice(0, begin, end));
     auto y = labels_.slice(0, begin, end);
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -58,7 +59,7 @@ torch::Tensor Evaluator::probabilities(models::NetImpl& net) const {
   std::vector<torch::Tensor> parts;
   for (int64_t begin = 0; begin < labels_.size(0); begin += batch_size_) {
     const int64_t end = std::min(labels_.size(0), begin + batch_size_);
-    parts.push_back(torch::softmax(net.forward(features_.slice(0, begin, end)), 1));
+    parts.push_back(torch::softmax(net.logits(features_.slice(0, begin, end)), 1));
   }
   net.train(was_training);
   return torch::cat(parts);
@@ -80,13 +81,12 @@ Trainer::Trainer(models::Net net, const TrainOptions& options, const data::Datas
     : net_(std::move(net)), options_(options), loader_(train_set, norm, loader_options), total_steps_(total_steps) {
   NOSYNC_CHECK(total_steps_ > 0, "total_steps {}", total_steps_);
   net_->train();
-  std::tie(flat_params_, flat_grads_) = flatten_parameters(*net_);
+  net_->set_compute(compute_settings(options_, *net_));
+  std::tie(flat_params_, flat_grads_) = flatten_parameters(*net_, net_->compute().channels_last);
   if (options_.optimizer == "sgd") {
-    optimizer_ = std::make_unique<torch::optim::SGD>(
-        net_->parameters(), torch::optim::SGDOptions(options_.lr)
-                                .momentum(options_.momentum)
-                                .nesterov(options_.nesterov)
-                                .weight_decay(options_.weight_decay));
+    // SGD runs as one fused pass over the flat buffers (sgd_update); its momentum buffer is flat
+    // too, zero at the start (identical to PyTorch's clone-on-first-step, as dampening is 0).
+    flat_momentum_ = torch::zeros_like(flat_params_);
   } else if (options_.optimizer == "adamw") {
     optimizer_ = std::make_unique<torch::optim::AdamW>(
         net_->parameters(), torch::optim::AdamWOptions(options_.lr)
@@ -103,22 +103,68 @@ Trainer::Trainer(models::Net net, const TrainOptions& options, const data::Datas
 void Trainer::set_lr(double lr) {
   lr *= lr_multiplier_;
   lr_ = lr;
-  for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+  if (optimizer_)
+    for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
 }
+
+namespace {
+
+// PyTorch's SGD (dampening 0) on flat float buffers in one pass instead of ~4 tensor operations
+// per parameter: d = g + wd * p; v = m * v + d; p -= lr * (nesterov ? d + m * v : v).
+void sgd_update(float* p, const float* g, float* v, int64_t n, float lr, float momentum, float weight_decay,
+                bool nesterov) {
+  at::parallel_for(0, n, 1 << 15, [&](int64_t begin, int64_t end) {
+    if (momentum == 0) {
+      for (int64_t i = begin; i < end; ++i) p[i] -= lr * (g[i] + weight_decay * p[i]);
+    } else if (nesterov) {
+      for (int64_t i = begin; i < end; ++i) {
+        const float d = g[i] + weight_decay * p[i];
+        v[i] = momentum * v[i] + d;
+        p[i] -= lr * (d + momentum * v[i]);
+      }
+    } else {
+      for (int64_t i = begin; i < end; ++i) {
+        v[i] = momentum * v[i] + (g[i] + weight_decay * p[i]);
+        p[i] -= lr * v[i];
+      }
+    }
+  });
+}
+
+}  // namespace
 
 float Trainer::step() {
   set_lr(learning_rate(options_, step_, total_steps_));
   last_batch_ = loader_.next();
   flat_grads_.zero_();
-  auto loss = torch::nn::functional::cross_entropy(net_->forward(last_batch_.x), last_batch_.y);
+  auto loss = torch::nn::functional::cross_entropy(net_->logits(last_batch_.x), last_batch_.y);
   loss.backward();
   if (gradient_hook_) gradient_hook_();
-  optimizer_->step();
+  if (optimizer_) {
+    optimizer_->step();
+  } else {
+    torch::NoGradGuard no_grad;
+    sgd_update(flat_params_.data_ptr<float>(), flat_grads_.data_ptr<float>(), flat_momentum_.data_ptr<float>(),
+               flat_params_.numel(), static_cast<float>(lr_), static_cast<float>(options_.momentum),
+               static_cast<float>(options_.weight_decay), options_.nesterov);
+  }
   ++step_;
   return loss.item<float>();
 }
 
-std::pair<torch::Tensor, torch::Tensor> flatten_parameters(models::NetImpl& net) {
+models::Compute compute_settings(const TrainOptions& options, const models::NetImpl& net) {
+  if (options.precision != "fp32" && options.precision != "bf16" && options.precision != "auto")
+    throw UserError(fmt::format("train.precision: unknown precision '{}'", options.precision),
+                    "choose auto, fp32 or bf16");
+  models::Compute c;
+  c.bf16 = resolved_precision(options) == "bf16";
+  bool convolutional = false;
+  for (const auto& p : net.parameters()) convolutional |= p.dim() == 4;
+  c.channels_last = options.channels_last && convolutional;
+  return c;
+}
+
+std::pair<torch::Tensor, torch::Tensor> flatten_parameters(models::NetImpl& net, bool channels_last) {
   torch::NoGradGuard no_grad;
   auto params = net.parameters();
   int64_t numel = 0;
@@ -131,10 +177,15 @@ std::pair<torch::Tensor, torch::Tensor> flatten_parameters(models::NetImpl& net)
   int64_t offset = 0;
   for (auto& p : params) {
     const int64_t n = p.numel();
-    auto view = flat.narrow(0, offset, n).view(p.sizes());
+    auto view_of = [&](const torch::Tensor& buffer) {
+      if (channels_last && p.dim() == 4)
+        return buffer.as_strided(p.sizes(), c10::get_channels_last_strides_2d(p.sizes()), offset);
+      return buffer.narrow(0, offset, n).view(p.sizes());
+    };
+    auto view = view_of(flat);
     view.copy_(p);
     p.set_data(view);
-    p.mutable_grad() = grads.narrow(0, offset, n).view(p.sizes());
+    p.mutable_grad() = view_of(grads);
     offset += n;
   }
   return {flat, grads};
@@ -160,18 +211,18 @@ void recompute_batchnorm(models::NetImpl& net, data::BatchLoader& loader, int64_
   }
   const bool was_training = net.is_training();
   net.train();
-  for (int64_t i = 0; i < batches; ++i) net.forward(loader.next().x);
+  for (int64_t i = 0; i < batches; ++i) net.logits(loader.next().x);
   net.train(was_training);
   for (size_t i = 0; i < bns.size(); ++i) bns[i]->options.momentum(momentum[i]);
 }
 
 void Trainer::scale_momentum(double factor) {
   torch::NoGradGuard no_grad;
+  if (flat_momentum_.defined())  // zero_ rather than mul_(0): the buffer may hold NaN
+    factor == 0 ? flat_momentum_.zero_() : flat_momentum_.mul_(factor);
+  if (!optimizer_) return;
   for (auto& [key, state] : optimizer_->state()) {
-    if (auto* s = dynamic_cast<torch::optim::SGDParamState*>(state.get())) {
-      if (s->momentum_buffer().defined())  // zero_ rather than mul_(0): the buffer may hold NaN
-        factor == 0 ? s->momentum_buffer().zero_() : s->momentum_buffer().mul_(factor);
-    } else if (auto* a = dynamic_cast<torch::optim::AdamWParamState*>(state.get())) {
+    if (auto* a = dynamic_cast<torch::optim::AdamWParamState*>(state.get())) {
       factor == 0 ? a->exp_avg().zero_() : a->exp_avg().mul_(factor);
       if (factor == 0) a->exp_avg_sq().zero_();
     }
@@ -209,15 +260,23 @@ void load_model_state(models::NetImpl& net, const TensorList& source, const std:
 
 TensorList Trainer::model_state() const { return train::model_state(*net_); }
 
+torch::Tensor Trainer::momentum_view(const torch::Tensor& param) const {
+  // A parameter is a view of flat_params_ (storage offset 0): the same view of the momentum.
+  return flat_momentum_.as_strided(param.sizes(), param.strides(), param.storage_offset());
+}
+
 TensorList Trainer::optimizer_state() const {
   TensorList out;
+  if (!optimizer_) {  // flat SGD: buffers exist from the first step on, as in PyTorch
+    if (step_ > 0 && options_.momentum != 0)
+      for (const auto& p : net_->named_parameters()) out.emplace_back(p.key() + ".momentum_buffer", momentum_view(p.value()));
+    return out;
+  }
   auto& state = optimizer_->state();
   for (const auto& p : net_->named_parameters()) {
     auto it = state.find(state_key(p.value()));
     if (it == state.end()) continue;
-    if (auto* s = dynamic_cast<torch::optim::SGDParamState*>(it->second.get())) {
-      if (s->momentum_buffer().defined()) out.emplace_back(p.key() + ".momentum_buffer", s->momentum_buffer());
-    } else if (auto* a = dynamic_cast<torch::optim::AdamWParamState*>(it->second.get())) {
+    if (auto* a = dynamic_cast<torch::optim::AdamWParamState*>(it->second.get())) {
       out.emplace_back(p.key() + ".step", torch::tensor(a->step(), torch::kInt64));
       out.emplace_back(p.key() + ".exp_avg", a->exp_avg());
       out.emplace_back(p.key() + ".exp_avg_sq", a->exp_avg_sq());
@@ -237,25 +296,33 @@ void Trainer::restore(const TensorList& model, const TensorList& optimizer, cons
     auto it = by_name.find(name);
     return it == by_name.end() ? torch::Tensor() : it->second;
   };
+  if (!optimizer_) {
+    torch::NoGradGuard no_grad;
+    flat_momentum_.zero_();  // a missing buffer is a zero one (the state before the first step)
+    for (const auto& p : net_->named_parameters()) {
+      auto buf = take(p.key() + ".momentum_buffer");
+      if (!buf.defined()) continue;
+      if (!buf.sizes().equals(p.value().sizes()))
+        throw UserError(fmt::format("optimizer.pt: '{}.momentum_buffer' has shape {} but the parameter {}", p.key(),
+                                    shape_str(buf), shape_str(p.value())),
+                        "the checkpoint was written by another model; check model.* in its config.toml");
+      momentum_view(p.value()).copy_(buf);
+    }
+    step_ = progress.at("step").get<int64_t>();
+    loader_.seek(progress.at("loader_position").get<int64_t>());
+    set_lr(learning_rate(options_, step_, total_steps_));
+    return;
+  }
   auto& state = optimizer_->state();
   state.clear();
   for (const auto& p : net_->named_parameters()) {
-    const std::string key = state_key(p.value());
-    if (options_.optimizer == "sgd") {
-      auto buf = take(p.key() + ".momentum_buffer");
-      if (!buf.defined()) continue;
-      auto s = std::make_unique<torch::optim::SGDParamState>();
-      s->momentum_buffer(buf.clone());
-      state[key] = std::move(s);
-    } else {
-      auto step = take(p.key() + ".step");
-      if (!step.defined()) continue;
-      auto s = std::make_unique<torch::optim::AdamWParamState>();
-      s->step(step.item<int64_t>());
-      s->exp_avg(take(p.key() + ".exp_avg").clone());
-      s->exp_avg_sq(take(p.key() + ".exp_avg_sq").clone());
-      state[key] = std::move(s);
-    }
+    auto step = take(p.key() + ".step");  // adamw
+    if (!step.defined()) continue;
+    auto s = std::make_unique<torch::optim::AdamWParamState>();
+    s->step(step.item<int64_t>());
+    s->exp_avg(torch::empty_like(p.value()).copy_(take(p.key() + ".exp_avg")));  // the parameter's layout
+    s->exp_avg_sq(torch::empty_like(p.value()).copy_(take(p.key() + ".exp_avg_sq")));
+    state[state_key(p.value())] = std::move(s);
   }
   step_ = progress.at("step").get<int64_t>();
   loader_.seek(progress.at("loader_position").get<int64_t>());

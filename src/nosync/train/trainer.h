@@ -76,23 +76,30 @@ class Trainer {
 
  private:
   void set_lr(double lr);
+  torch::Tensor momentum_view(const torch::Tensor& param) const;  // flat SGD: param's slice of the momentum
 
   models::Net net_;
   TrainOptions options_;
   data::BatchLoader loader_;
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;  // adamw; null for sgd (fused, flat_momentum_)
   int64_t total_steps_;
   int64_t step_ = 0;
   double lr_ = 0;
   double lr_multiplier_ = 1;
-  torch::Tensor flat_params_, flat_grads_;
+  torch::Tensor flat_params_, flat_grads_, flat_momentum_;
   std::function<void()> gradient_hook_;
   data::Batch last_batch_;
 };
 
 // Moves every parameter of `net` into one contiguous buffer (parameters become views of it) and
 // gives each a gradient that is a view of a second buffer. Returns {params, grads}.
-std::pair<torch::Tensor, torch::Tensor> flatten_parameters(models::NetImpl& net);
+// channels_last: 4-D (convolution) weights become channels-last strided views of their slice;
+// the buffer is still one dense block, only the order of elements inside each slice changes.
+std::pair<torch::Tensor, torch::Tensor> flatten_parameters(models::NetImpl& net, bool channels_last = false);
+
+// The Compute settings train.precision and train.channels_last give `net` (channels-last only
+// for nets with convolutions). A bad train.precision is a UserError.
+models::Compute compute_settings(const TrainOptions& options, const models::NetImpl& net);
 
 // Batch-norm running statistics re-estimated from `batches` training batches (cumulative
 // average, no gradient): needed after a weight blend creates a new point (DESIGN.md §2).
