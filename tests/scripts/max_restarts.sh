@@ -7,6 +7,7 @@
 #    gives up with a clear message and exit 1;
 #  - a crash before the first checkpoint: nothing to resume, said so, exit 1;
 #  - a user error (exit 2) is not retried.
+# Particle 1 is also made 2x slower, so that particle 0 always has a checkpoint when it crashes.
 # Usage: max_restarts.sh NOSYNC_BINARY SOURCE_DIR
 set -uo pipefail
 bin=$(realpath "$1")
@@ -22,7 +23,7 @@ small=(--set data.format=synthetic --set data.val_size=256 --set data.synthetic_
        --set swarm.algo=nosync --set swarm.particles=2)
 
 # 1. Recoverable: the crash comes right after the checkpoint of step 60.
-NOSYNC_FAULT=throw:particle=1:step=60 "$bin" train "${small[@]}" --run-dir a --max-restarts 2 >a.out 2>a.err
+NOSYNC_FAULT=throw:particle=1:step=60,slow:particle=1:factor=2 "$bin" train "${small[@]}" --run-dir a --max-restarts 2 >a.out 2>a.err
 rc=$?
 [ $rc -eq 0 ] || { cat a.err; fail "recoverable crash: exit $rc, expected 0"; }
 [ "$(grep -c 'fault injected: particle 1 throws at step 60' a.err)" -eq 1 ] || { cat a.err; fail "the fault should fire once"; }
@@ -35,7 +36,7 @@ $py -c 'import json; s = json.load(open("a/summary.json")); assert s["completed"
 echo "recoverable: crashed once at step 60, restarted once, completed 120 steps"
 
 # 2. The crash recurs on every relaunch (step 45, checkpoints at 30): K = 2 restarts, then failure.
-NOSYNC_FAULT=throw:particle=1:step=45 "$bin" train "${small[@]}" --run-dir b --max-restarts 2 >b.out 2>b.err
+NOSYNC_FAULT=throw:particle=1:step=45,slow:particle=1:factor=2 "$bin" train "${small[@]}" --run-dir b --max-restarts 2 >b.out 2>b.err
 rc=$?
 [ $rc -eq 1 ] || { cat b.err; fail "recurring crash: exit $rc, expected 1"; }
 [ "$(grep -c 'fault injected: particle 1 throws at step 45' b.err)" -eq 3 ] || { cat b.err; fail "expected 3 attempts"; }

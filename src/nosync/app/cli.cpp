@@ -123,8 +123,17 @@ int run_supervised(const TrainArgs& args) {
   options.resume_argv = {"nosync", "train", "--resume", run_dir};  // the saved config.toml has the overrides
   options.max_restarts = args.max_restarts;
   options.run_dir = run_dir;
-  options.has_checkpoint = [run_dir] {
-    return fs::exists(run_dir + "/checkpoints/latest") || fs::exists(run_dir + "/checkpoints/particle-0/latest");
+  options.has_checkpoint = [run_dir] {  // single: checkpoints/latest; swarm: every particle has one
+    const std::string dir = run_dir + "/checkpoints";
+    if (fs::exists(dir + "/latest")) return true;
+    int particles = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.path().filename().string().rfind("particle-", 0) != 0) continue;
+      if (!fs::exists(e.path() / "latest")) return false;
+      ++particles;
+    }
+    return particles > 0;
   };
   return supervise(options);
 }
