@@ -29,11 +29,16 @@ TEST(Faults, ParsesEveryKind) {
   EXPECT_EQ(faults[4].rank, 3);
   EXPECT_EQ(faults[4].step, 9);
   EXPECT_TRUE(parse_faults("", "test").empty());
+  const auto particle_throw = parse_faults("throw:particle=0:step=30", "test");
+  ASSERT_EQ(particle_throw.size(), 1u);
+  EXPECT_EQ(particle_throw[0].particle, 0);
+  EXPECT_EQ(particle_throw[0].rank, -1);
+  EXPECT_EQ(particle_throw[0].step, 30);
 }
 
 TEST(Faults, MalformedSpecsAreUserErrors) {
   for (const char* spec : {"throw:step=5", "kill:particle=1:step=5", "nan:rank=1:step=5", "boom:rank=1",
-                           "stall:rank=x", "throw:rank=1:when=5", "slow:particle=0:factor=0.5"}) {
+                           "stall:rank=x", "throw:rank=1:when=5", "throw:rank=1:particle=0:step=5", "slow:particle=0:factor=0.5"}) {
     try {
       parse_faults(spec, "NOSYNC_FAULT");
       ADD_FAILURE() << spec << " was accepted";

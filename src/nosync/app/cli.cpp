@@ -18,7 +18,10 @@
 #include "nosync/app/console.h"
 #include "nosync/app/local_swarm.h"
 #include "nosync/app/mpi_swarm.h"
+#include "nosync/app/signals.h"
+#include "nosync/app/supervise.h"
 #include "nosync/data/dataset.h"
+#include "nosync/swarm/worker.h"
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/loop.h"
 #include "nosync/util/error.h"
@@ -35,6 +38,7 @@ struct TrainArgs {
   std::vector<std::string> overrides;
   std::string run_dir;
   std::string resume;
+  int max_restarts = 0;
 };
 
 struct EvalArgs {
@@ -101,7 +105,52 @@ void print_swarm_summary(const nlohmann::json& s, const std::string& run_dir) {
        {"run directory", run_dir}});
 }
 
+// A run stopped by SIGTERM: where its checkpoint is and how to go on (stderr, exit 0).
+void report_stopped(int64_t step, const std::string& checkpoint, const std::string& run_dir) {
+  std::cerr << fmt::format(
+                   "nosync: stopped by SIGTERM at step {}: checkpoint written to {}\n"
+                   "nosync: resume with: nosync train --resume {}\n",
+                   step, checkpoint, run_dir)
+            << std::flush;
+}
+
+// `--max-restarts K`: the same command line, run as a supervised child (see supervise.h).
+int run_supervised(const TrainArgs& args) {
+  std::string run_dir = args.resume;
+  if (run_dir.empty()) {  // the supervisor fixes the directory so that a relaunch finds it
+    const Config config =
+        load_config(args.config_file.empty() ? std::nullopt : std::optional(args.config_file), args.overrides);
+    if (wants_mpi(config))
+      throw UserError("--max-restarts under mpirun or srun is not supported",
+                      "run without --max-restarts; relaunch the MPI job with your scheduler's requeue");
+    run_dir = !args.run_dir.empty() ? args.run_dir : !config.run.dir.empty() ? config.run.dir : timestamp_dir();
+  }
+  SuperviseOptions options;
+  options.first_argv = {"nosync", "train"};
+  if (!args.config_file.empty()) options.first_argv.insert(options.first_argv.end(), {"--config", args.config_file});
+  if (!args.resume.empty()) options.first_argv.insert(options.first_argv.end(), {"--resume", run_dir});
+  else options.first_argv.insert(options.first_argv.end(), {"--run-dir", run_dir});
+  for (const auto& o : args.overrides) options.first_argv.insert(options.first_argv.end(), {"--set", o});
+  options.resume_argv = {"nosync", "train", "--resume", run_dir};  // the saved config.toml has the overrides
+  options.max_restarts = args.max_restarts;
+  options.run_dir = run_dir;
+  options.has_checkpoint = [run_dir] {  // single: checkpoints/latest; swarm: every particle has one
+    const std::string dir = run_dir + "/checkpoints";
+    if (fs::exists(dir + "/latest")) return true;
+    int particles = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.path().filename().string().rfind("particle-", 0) != 0) continue;
+      if (!fs::exists(e.path() / "latest")) return false;
+      ++particles;
+    }
+    return particles > 0;
+  };
+  return supervise(options);
+}
+
 int run_train(const TrainArgs& args) {
+  if (args.max_restarts > 0) return run_supervised(args);
   Config config;
   std::string run_dir;
   const bool resume = !args.resume.empty();
@@ -147,6 +196,10 @@ int run_train(const TrainArgs& args) {
     throw UserError(fmt::format("swarm.group_size = {} needs an MPI job (groups are sets of MPI ranks)",
                                 config.swarm.group_size),
                     "start with mpirun -np <particles x group_size>, or set swarm.group_size = 1");
+  // Preemption: SIGUSR1 = checkpoint and go on, SIGTERM = checkpoint and exit 0. Installed before
+  // the data loads so that an early SIGTERM still ends in a checkpoint (after the first step).
+  train::RunControl control;
+  SignalScope signals(&control);
   set_threads(config.train.threads);
   const data::Splits splits = data::load_splits(config.data);
 
@@ -163,15 +216,25 @@ int run_train(const TrainArgs& args) {
 
   if (config.swarm.algo != "single") {
     ConsoleObserver console(config.run.progress, config.train.log_every);
-    const auto s = run_local_swarm(config, splits, run_dir, effective, console, resume ? saved_particles : 0);
-    print_swarm_summary(s, run_dir);
+    try {
+      const auto s = run_local_swarm(config, splits, run_dir, effective, console, resume ? saved_particles : 0,
+                                     &control);
+      print_swarm_summary(s, run_dir);
+    } catch (const swarm::Stopped& stopped) {
+      report_stopped(stopped.step, run_dir + "/checkpoints/particle-<i>", run_dir);
+    }
     return 0;
   }
 
-  const train::RunSetup setup = single_run_setup(config, run_dir, effective, resume);
+  train::RunSetup setup = single_run_setup(config, run_dir, effective, resume);
+  setup.control = &control;
   ConsoleObserver console(config.run.progress, config.train.log_every);
   const train::RunResult result = train::run_single(setup, splits, console);
   console.finish();
+  if (!result.completed && control.stop.load()) {
+    report_stopped(result.steps, result.last_checkpoint, run_dir);
+    return 0;
+  }
   print_summary(result, run_dir);
   return 0;
 }
@@ -218,6 +281,10 @@ int main(int argc, char** argv) {
       ->take_all();
   train_cmd->add_option("--run-dir", train_args.run_dir, "run directory (default runs/<date>-<time>)");
   train_cmd->add_option("--resume", train_args.resume, "continue the run in RUN_DIR from its latest checkpoint");
+  train_cmd
+      ->add_option("--max-restarts", train_args.max_restarts,
+                   "after a crash, relaunch the run from its latest checkpoint, at most K times")
+      ->check(CLI::NonNegativeNumber);
   train_cmd->footer(describe_keys());
 
   EvalArgs eval_args;

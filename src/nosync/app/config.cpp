@@ -182,8 +182,9 @@ const std::vector<Field>& fields() {
       make_field("swarm.sync_scale_lr", &C::swarm, &swarm::SwarmOptions::sync_scale_lr,
                  "sync: multiply the learning rate by the number of workers"),
       make_field("swarm.fault", &C::swarm, &swarm::SwarmOptions::fault,
-                 "fault injection for tests: nan:particle=P:step=S, slow:particle=P:factor=F, and under MPI "
-                 "throw|kill|stall:rank=R:step=S (comma-separated; env NOSYNC_FAULT wins)"),
+                 "fault injection for tests: nan:particle=P:step=S, slow:particle=P:factor=F, "
+                 "throw:particle=P:step=S, and under MPI throw|kill|stall:rank=R:step=S (comma-separated; "
+                 "env NOSYNC_FAULT wins)"),
       make_field("swarm.overrides", &C::swarm, &swarm::SwarmOptions::overrides,
                  "per-particle train.* keys for heterogeneous swarms: P:train.key=value;... "
                  "(e.g. 1:train.lr=0.1;1:train.threads=2)"),

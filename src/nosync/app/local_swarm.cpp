@@ -205,7 +205,8 @@ std::vector<train::CheckpointContent> resume_points(const Config& config, const 
 }
 
 nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits, const std::string& run_dir,
-                               const std::string& config_toml, ConsoleObserver& console, int resume_particles) {
+                               const std::string& config_toml, ConsoleObserver& console, int resume_particles,
+                               train::RunControl* control) {
   const int n = particle_count(config);
   std::vector<train::CheckpointContent> resume;
   if (resume_particles > 0) {
@@ -233,6 +234,7 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
   console.message(fmt::format("swarm: {} x {} particles, {} intra-op thread(s) each, {} parameters",
                               config.swarm.algo, n, threads, numel));
 
+  const bool waits_for_peers = config.swarm.algo != "nosync" || config.swarm.deterministic;
   std::vector<swarm::WorkerResult> results(n);
   std::vector<std::exception_ptr> errors(n);
   std::vector<std::thread> workers;
@@ -254,7 +256,13 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
         setup.config_toml = config_toml;
         setup.threads = threads_of(i);
         if (!resume.empty()) setup.resume = resume[i];
+        setup.control = control;
         results[i] = swarm::run_worker(setup, nets[i], splits, *transport, recorder);
+      } catch (const swarm::Stopped&) {
+        errors[i] = std::current_exception();
+        // Every particle sees the same stop request after its own step and checkpoints. Only a
+        // peer that waits for this one (collectives, lock-step exchanges) must be woken.
+        if (waits_for_peers) board.abort();
       } catch (...) {
         errors[i] = std::current_exception();
         board.abort();  // wake any peer blocked in a collective
@@ -262,18 +270,24 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
     });
   }
   for (auto& w : workers) w.join();
-  std::exception_ptr first_error;
+  std::exception_ptr first_error, stopped;
   for (const auto& error : errors) {
     if (!error) continue;
     try {
       std::rethrow_exception(error);
     } catch (const comm::Aborted&) {
-      // a consequence of another particle's failure
+      // a consequence of another particle's failure or stop
+    } catch (const swarm::Stopped&) {
+      if (!stopped) stopped = std::current_exception();
     } catch (...) {
       if (!first_error) first_error = std::current_exception();
     }
   }
   if (first_error) std::rethrow_exception(first_error);
+  if (stopped) {
+    console.finish();
+    std::rethrow_exception(stopped);  // every particle that ran to its check has checkpointed
+  }
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   console.finish();
   console.message("evaluating best particle, swarm average and ensemble ...");

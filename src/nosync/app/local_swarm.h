@@ -19,7 +19,8 @@ namespace nosync::app {
 // `resume_particles` > 0 continues the run in run_dir, which was saved with that many particles
 // (see resume_points).
 nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits, const std::string& run_dir,
-                               const std::string& config_toml, ConsoleObserver& console, int resume_particles = 0);
+                               const std::string& config_toml, ConsoleObserver& console, int resume_particles = 0,
+                               train::RunControl* control = nullptr);
 
 // The checkpoint each of the config's particles continues from, for a run saved with
 // `saved_particles` particles under run_dir/checkpoints/particle-<i>/. nosync: every particle its

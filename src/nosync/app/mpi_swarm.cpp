@@ -30,6 +30,7 @@
 
 #include "nosync/app/console.h"
 #include "nosync/app/local_swarm.h"
+#include "nosync/app/signals.h"
 #include "nosync/comm/mpi_transport.h"
 #include "nosync/data/dataset.h"
 #include "nosync/swarm/fault.h"
@@ -49,36 +50,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kExitStopped = 128 + SIGTERM;
 constexpr int kExitWatchdog = 3;
-
-swarm::WorkerControl* g_control = nullptr;  // what the signal handlers poke
-
-void on_sigusr1(int) {
-  if (g_control != nullptr) g_control->checkpoint_requests.fetch_add(1);
-}
-void on_sigterm(int) {
-  if (g_control != nullptr) g_control->stop.store(true);
-}
-
-// With a control: SIGUSR1 / SIGTERM become requests to the worker. Without: default actions
-// again (after training nothing would look at the requests).
-void install_signal_handlers(swarm::WorkerControl* control) {
-  g_control = control;
-  struct sigaction sa {};
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_handler = control != nullptr ? on_sigusr1 : SIG_DFL;
-  sigaction(SIGUSR1, &sa, nullptr);
-  sa.sa_handler = control != nullptr ? on_sigterm : SIG_DFL;
-  sigaction(SIGTERM, &sa, nullptr);
-}
-
-// Signals go to `control` while this scope lives (also when the worker throws out of it).
-struct SignalScope {
-  explicit SignalScope(swarm::WorkerControl* control) { install_signal_handlers(control); }
-  ~SignalScope() { install_signal_handlers(nullptr); }
-  SignalScope(const SignalScope&) = delete;
-  SignalScope& operator=(const SignalScope&) = delete;
-};
 
 std::string rank_tag(int rank, int size) { return fmt::format("[rank {}/{}]", rank, size); }
 

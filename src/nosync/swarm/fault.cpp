@@ -26,7 +26,7 @@ std::vector<Fault> parse_faults(const std::string& spec, const std::string& sour
     const auto fields = split(item, ':');
     auto bad = [&](const std::string& what) {
       return UserError(fmt::format("{}: fault '{}': {}", source, item, what),
-                       "write e.g. nan:particle=1:step=200, slow:particle=0:factor=4 or throw:rank=1:step=50");
+                       "write e.g. nan:particle=1:step=200, slow:particle=0:factor=4, throw:particle=0:step=50 or throw:rank=1:step=50");
     };
     Fault f;
     f.kind = fields.at(0);
@@ -46,8 +46,13 @@ std::vector<Fault> parse_faults(const std::string& spec, const std::string& sour
       else if (key == "factor") f.factor = v;
       else throw bad(fmt::format("unknown field '{}'", key));
     }
-    if (rank_fault && f.rank < 0) throw bad("rank=R is required");
-    if (!rank_fault && f.particle < 0) throw bad("particle=N is required");
+    if (f.kind == "throw") {
+      if ((f.rank < 0) == (f.particle < 0)) throw bad("throw needs either rank=R or particle=N");
+    } else if (rank_fault && f.rank < 0) {
+      throw bad("rank=R is required");
+    } else if (!rank_fault && f.particle < 0) {
+      throw bad("particle=N is required");
+    }
     if (f.kind == "slow" && !(f.factor >= 1)) throw bad("factor must be >= 1");
     faults.push_back(f);
   }

@@ -3,9 +3,13 @@
 //   nan:particle=1:step=200     particle 1's weights become NaN after step 200
 //   slow:particle=0:factor=4    particle 0 sleeps so that each step takes 4x as long
 //   throw:rank=1:step=50        MPI rank 1 throws an error after step 50
+//   throw:particle=0:step=50    particle 0 throws an error after step 50 (and after its checkpoint
+//                               of step 50, if one is due): a crash for `--max-restarts` to recover;
+//                               a run resumed from step >= 50 does not reach it again
 //   kill:rank=1:step=50         MPI rank 1 kills itself (SIGKILL) after step 50
 //   stall:rank=1:step=50        MPI rank 1 stops making progress after step 50 (sleeps forever)
-// The rank faults act in the MPI launcher (app/mpi_swarm.cpp), the others in the worker.
+// The rank faults act in the MPI launcher (app/mpi_swarm.cpp), the particle faults in the worker
+// (swarm/worker.cpp), local and under MPI alike.
 // Several faults are separated by commas.
 #pragma once
 
@@ -17,7 +21,7 @@ namespace nosync::swarm {
 
 struct Fault {
   std::string kind;      // nan | slow | throw | kill | stall
-  int particle = -1;     // nan, slow
+  int particle = -1;     // nan, slow, throw (either particle or rank)
   int rank = -1;         // throw, kill, stall
   int64_t step = 0;      // nan, throw, kill, stall: after this step
   double factor = 1.0;   // slow: step-time multiplier

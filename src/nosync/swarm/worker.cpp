@@ -267,9 +267,11 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
   }
 
   double nan_after = -1, slow_factor = 1;
+  int64_t throw_after = -1;
   for (const auto& f : active_faults(sw.fault)) {
     if (f.particle != setup.particle) continue;
     if (f.kind == "nan") nan_after = static_cast<double>(f.step);
+    if (f.kind == "throw") throw_after = f.step;
     if (f.kind == "slow") slow_factor = f.factor;
   }
 
@@ -410,6 +412,8 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
                          {"reason", stop ? "stop" : "request"}});
       if (stop) throw Stopped(step);
     }
+    if (step == throw_after)  // after the checkpoint of this step: what a crash leaves behind
+      throw std::runtime_error(fmt::format("fault injected: particle {} throws at step {}", setup.particle, step));
   }
   result.steps = trainer.steps_done();
   return result;

@@ -17,6 +17,7 @@
 #include "nosync/models/registry.h"
 #include "nosync/swarm/options.h"
 #include "nosync/train/checkpoint.h"
+#include "nosync/train/control.h"
 #include "nosync/train/loop.h"
 #include "nosync/train/options.h"
 
@@ -32,10 +33,7 @@ class Recorder {
 };
 
 // Requests from outside the training thread (signal handlers), looked at after every step.
-struct WorkerControl {
-  std::atomic<int> checkpoint_requests{0};  // each increment: write a checkpoint after this step
-  std::atomic<bool> stop{false};            // write a checkpoint, then throw Stopped
-};
+using WorkerControl = train::RunControl;
 
 // Thrown by run_worker after the checkpoint that WorkerControl::stop asked for.
 class Stopped : public std::runtime_error {

@@ -95,6 +95,7 @@ RunResult run_single(const RunSetup& setup, const data::Splits& splits, Observer
   Progress p;
   p.total_steps = total;
   EvalResult last_val, last_test;
+  std::string last_checkpoint;
 
   auto fill = [&](int64_t step) {
     p.step = step;
@@ -115,7 +116,10 @@ RunResult run_single(const RunSetup& setup, const data::Splits& splits, Observer
     const std::string dir = write_checkpoint(checkpoints_dir, step, ck, static_cast<int>(setup.checkpoint.keep));
     metrics.write({{"event", "checkpoint"}, {"step", step}, {"path", dir}});
     observer.on_checkpoint(dir);
+    last_checkpoint = dir;
   };
+  RunControl* control = setup.control;
+  int checkpoint_requests_seen = control != nullptr ? control->checkpoint_requests.load() : 0;
 
   while (trainer.steps_done() < total) {
     const auto t0 = Clock::now();
@@ -153,8 +157,15 @@ RunResult run_single(const RunSetup& setup, const data::Splits& splits, Observer
                      {"test_loss", last_test.loss}, {"test_accuracy", last_test.accuracy}});
       observer.on_eval(p);
     }
-    const bool stop = observer.should_stop();
-    if (step % checkpoint_every == 0 || step == total || stop) write_checkpoint_now(step);
+    bool requested = false;
+    bool stop = observer.should_stop();
+    if (control != nullptr) {
+      const int requests = control->checkpoint_requests.load();
+      requested = requests != checkpoint_requests_seen;
+      checkpoint_requests_seen = requests;
+      stop = stop || control->stop.load();
+    }
+    if (step % checkpoint_every == 0 || step == total || stop || requested) write_checkpoint_now(step);
     if (stop) break;
   }
   if (first_step == total) {  // resumed a finished run: evaluate so the summary is complete
@@ -164,6 +175,7 @@ RunResult run_single(const RunSetup& setup, const data::Splits& splits, Observer
 
   RunResult r;
   r.completed = trainer.steps_done() == total;
+  r.last_checkpoint = last_checkpoint;
   r.val = last_val;
   r.test = last_test;
   r.steps = trainer.steps_done();

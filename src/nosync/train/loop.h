@@ -9,6 +9,7 @@
 #include "nosync/data/dataset.h"
 #include "nosync/data/loader.h"
 #include "nosync/models/registry.h"
+#include "nosync/train/control.h"
 #include "nosync/train/options.h"
 #include "nosync/train/trainer.h"
 
@@ -45,10 +46,12 @@ struct RunSetup {
   std::string run_dir;        // metrics.jsonl, summary.json and checkpoints/ go here
   std::string config_toml;    // the effective config, stored in every checkpoint
   bool resume = false;        // continue from run_dir's latest checkpoint
+  RunControl* control = nullptr;  // optional: checkpoint on request; checkpoint and return on stop
 };
 
 struct RunResult {
-  bool completed = false;  // false when the observer stopped the run early
+  bool completed = false;  // false when the observer or the control stopped the run early
+  std::string last_checkpoint;  // the directory of the last checkpoint written, if any
   EvalResult val;
   EvalResult test;
   int64_t steps = 0;

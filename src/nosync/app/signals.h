@@ -1,0 +1,20 @@
+// Preemption signals as requests to a run: while a SignalScope lives, SIGUSR1 asks for a
+// checkpoint (the run continues) and SIGTERM asks for a checkpoint and a clean stop. Used by the
+// local launchers (single worker, local swarm) and by every MPI rank.
+#pragma once
+
+#include "nosync/train/control.h"
+
+namespace nosync::app {
+
+// Signals go to `control` while this scope lives (also when the run throws out of it); default
+// actions again afterwards, since nothing would look at the requests any more.
+class SignalScope {
+ public:
+  explicit SignalScope(train::RunControl* control);
+  ~SignalScope();
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+};
+
+}  // namespace nosync::app

@@ -1,0 +1,14 @@
+// Requests to a running training loop from outside its thread (signal handlers, supervisors).
+// The single-worker loop and every swarm worker look at them after each step.
+#pragma once
+
+#include <atomic>
+
+namespace nosync::train {
+
+struct RunControl {
+  std::atomic<int> checkpoint_requests{0};  // each increment: write a checkpoint after this step
+  std::atomic<bool> stop{false};            // write a checkpoint after this step, then stop
+};
+
+}  // namespace nosync::train
