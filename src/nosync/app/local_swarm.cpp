@@ -142,14 +142,8 @@ std::vector<train::CheckpointContent> resume_points(const Config& config, const 
     std::set<int64_t> common;
     for (int i = 0; i < saved_particles; ++i) {
       std::set<int64_t> steps;
-      for (const auto& e : fs::directory_iterator(particle_dir(i))) {
-        const std::string name = e.path().filename().string();
-        int64_t step = -1;
-        if (e.is_directory() && name.rfind("step-", 0) == 0 &&
-            name.find_first_not_of("0123456789", 5) == std::string::npos && name.size() > 5)
-          step = std::stoll(name.substr(5));
-        if (step >= 0 && (i == 0 || common.count(step))) steps.insert(step);
-      }
+      for (const int64_t step : train::checkpoint_steps(particle_dir(i)))
+        if (i == 0 || common.count(step)) steps.insert(step);
       common = std::move(steps);
     }
     if (common.empty())

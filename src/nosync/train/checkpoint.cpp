@@ -368,6 +368,18 @@ std::string resolve_checkpoint_dir(const std::string& given) {
   return follow_latest(path);
 }
 
+std::vector<int64_t> checkpoint_steps(const std::string& checkpoints_dir) {
+  std::vector<int64_t> steps;
+  std::error_code ec;
+  for (fs::directory_iterator it(checkpoints_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (!it->is_directory(type_ec)) continue;
+    if (auto n = parse_step_name(it->path().filename().string())) steps.push_back(*n);
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
 std::map<std::string, ManifestEntry> parse_manifest(const std::string& text, const std::string& manifest_path) {
   const json manifest = parse_json(text, manifest_path);
   auto bad_manifest = [&](const std::string& what) {

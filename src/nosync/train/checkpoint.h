@@ -59,6 +59,10 @@ struct ManifestEntry {
 };
 std::map<std::string, ManifestEntry> parse_manifest(const std::string& text, const std::string& source);
 
+// The N of every step-<N> directory in `checkpoints_dir`, ascending (none: empty). Completeness
+// is not checked here: read_checkpoint verifies the one chosen.
+std::vector<int64_t> checkpoint_steps(const std::string& checkpoints_dir);
+
 // Resolves `path` as read_checkpoint does, without reading the files.
 std::string resolve_checkpoint_dir(const std::string& path);
 
