@@ -33,6 +33,7 @@
 #include <fmt/format.h>
 
 #include "nosync/util/error.h"
+#include "nosync/util/memory.h"
 
 namespace nosync::comm {
 namespace {
@@ -156,7 +157,7 @@ class LocalEndpoint final : public Transport {
     Slot& slot = board_->slots[particle_];
     std::lock_guard<std::mutex> lock(slot.mutex);
     if (slot.weights.size() != static_cast<size_t>(board_->numel)) slot.weights.resize(board_->numel);
-    if (board_->numel > 0) std::memcpy(slot.weights.data(), src, board_->numel * sizeof(float));
+    util::copy_floats(slot.weights.data(), src, board_->numel);
     slot.header.step = step;
     slot.header.fitness = fitness;
     ++slot.header.version;

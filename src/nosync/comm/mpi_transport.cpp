@@ -35,6 +35,7 @@
 #include <fmt/format.h>
 
 #include "nosync/util/error.h"
+#include "nosync/util/memory.h"
 
 namespace nosync::comm {
 namespace {
@@ -339,7 +340,7 @@ void MpiTransport::State::install_staged() {
   WireHeader header;
   {
     std::lock_guard<std::mutex> lock(publish_mutex);  // staged_fresh is still set: only we clear it
-    // Swapping pointers keeps the training thread's cost at one memcpy: a snapshot still being
+    // Swapping pointers keeps the training thread's cost at one copy: a snapshot still being
     // sent to a peer goes to the spare list and is reused once its sends have finished.
     spare.push_back(std::move(current));
     current = std::move(staged);
@@ -640,7 +641,7 @@ void MpiTransport::publish(const torch::Tensor& weights, double fitness, int64_t
   Header h;
   {
     std::lock_guard<std::mutex> lock(s.publish_mutex);
-    if (s.numel > 0) std::memcpy(s.staged->w.get(), weights.data_ptr<float>(), s.numel * sizeof(float));
+    util::copy_floats(s.staged->w.get(), weights.data_ptr<float>(), s.numel);
     h.particle = s.rank;
     h.step = step;
     h.fitness = fitness;
