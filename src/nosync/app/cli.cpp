@@ -16,6 +16,7 @@
 #include "nosync/app/config.h"
 #include "nosync/app/compare.h"
 #include "nosync/app/console.h"
+#include "nosync/app/experiment.h"
 #include "nosync/app/local_swarm.h"
 #include "nosync/app/mpi_swarm.h"
 #include "nosync/app/signals.h"
@@ -313,6 +314,26 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("--out", compare_options.out_dir, "output directory (default runs/compare-<date>-<time>)");
   compare_cmd->footer(describe_keys());
 
+  std::string experiment_config;
+  std::vector<std::string> experiment_overrides;
+  ExperimentOptions experiment_options;
+  auto* experiment_cmd = app.add_subcommand(
+      "experiment", "rerun the NoSync paper's claims and write report/claims.md (docs/experiments.md)");
+  experiment_cmd->add_option("claims", experiment_options.claims, "1 2 3 4 5 sensitivity, or all")->required();
+  experiment_cmd->add_flag("--quick", experiment_options.quick,
+                           "preview: budgets x 0.25, 2 seeds, under 15 minutes on 2 cores; writes report/quick/");
+  experiment_cmd->add_option("--scale", experiment_options.scale, "multiply every step budget by this factor")
+      ->capture_default_str();
+  experiment_cmd->add_option("--seeds", experiment_options.seeds, "seeds per configuration (default 3; quick: 2)")
+      ->check(CLI::PositiveNumber);
+  experiment_cmd->add_option("--out", experiment_options.out_dir, "report directory (default report, or report/quick)");
+  experiment_cmd->add_option("--cifar-dir", experiment_options.cifar_dir,
+                             "CIFAR-10 binary batches: adds a resnet section to claim 1 (skipped without)");
+  experiment_cmd->add_option("--config", experiment_config, "TOML config file: the base of every run")
+      ->check(CLI::ExistingFile);
+  experiment_cmd->add_option("--set", experiment_overrides, "override a key of the base config (repeatable)")->take_all();
+  experiment_cmd->footer(describe_keys());
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -341,6 +362,13 @@ int main(int argc, char** argv) {
       }
       set_threads(base.train.threads);
       return run_compare(base, compare_options);
+    }
+    if (experiment_cmd->parsed()) {
+      const Config base = load_config(
+          experiment_config.empty() ? std::nullopt : std::optional(experiment_config), experiment_overrides);
+      experiment_options.command_line = "nosync";
+      for (int i = 1; i < argc; ++i) experiment_options.command_line += std::string(" ") + argv[i];
+      return run_experiment(base, experiment_options);
     }
     return run_eval(eval_args);
   } catch (const UserError& e) {

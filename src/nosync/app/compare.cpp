@@ -9,6 +9,7 @@
 
 #include "nosync/app/console.h"
 #include "nosync/app/local_swarm.h"
+#include "nosync/app/run_record.h"
 #include "nosync/train/loop.h"
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
@@ -17,64 +18,19 @@ namespace nosync::app {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-struct Curve {
-  std::vector<std::pair<double, double>> accuracy;   // (wall_s, best test accuracy so far among particles)
-  std::vector<std::pair<double, double>> diversity;  // (wall_s, diversity)
-  double time_to_target = -1;
-  int64_t samples_to_target = -1;
-};
-
-Curve read_curve(const std::string& metrics_path, double target, int64_t batch, int particles) {
-  Curve c;
-  std::ifstream in(metrics_path);
-  double best = 0;
-  for (std::string line; std::getline(in, line);) {
-    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.contains("event")) continue;
-    if (j["event"] == "eval") {
-      const double acc = j["test_accuracy"].get<double>(), t = j["wall_s"].get<double>();
-      best = std::max(best, acc);
-      c.accuracy.emplace_back(t, best);
-      if (acc >= target && c.time_to_target < 0) {
-        c.time_to_target = t;
-        c.samples_to_target = j["step"].get<int64_t>() * batch * particles;
-      }
-    } else if (j["event"] == "swarm") {
-      c.diversity.emplace_back(j["wall_s"].get<double>(), j["diversity"].get<double>());
-    }
-  }
-  return c;
+nlohmann::json run_in_process(const Config& config, const data::Splits& splits, const std::string& dir,
+                              const std::string& config_toml) {
+  ConsoleObserver console(config.run.progress, config.train.log_every);
+  if (config.swarm.algo != "single") return run_local_swarm(config, splits, dir, config_toml, console);
+  const auto r = train::run_single(single_run_setup(config, dir, config_toml, /*resume=*/false), splits, console);
+  console.finish();
+  nlohmann::json s = r.summary;
+  const nlohmann::json one = {{"test_accuracy", r.test.accuracy}, {"test_loss", r.test.loss}};
+  s["best"] = s["average"] = s["ensemble"] = one;
+  s["particles"] = 1;
+  s["algo"] = "single";
+  return s;
 }
-
-void write_dat(const std::string& path, const std::vector<std::pair<double, double>>& points) {
-  std::ofstream out(path);
-  for (const auto& [x, y] : points) out << x << " " << y << "\n";
-}
-
-// Plots one series per algorithm into <out>/<name>.png and .svg; returns false without gnuplot.
-bool plot(const std::string& out_dir, const std::string& name, const std::string& ylabel,
-          const std::vector<std::string>& algos, const std::string& suffix) {
-  std::string series;
-  for (const auto& a : algos) {
-    const std::string dat = out_dir + "/" + a + "." + suffix + ".dat";
-    if (!fs::exists(dat) || fs::file_size(dat) == 0) continue;
-    series += fmt::format("{}'{}' using 1:2 with linespoints title '{}'", series.empty() ? "" : ", ", dat, a);
-  }
-  if (series.empty()) return true;
-  const std::string script = out_dir + "/" + name + ".gp";
-  std::ofstream gp(script);
-  for (const auto& [term, ext] : {std::pair{"pngcairo size 900,560", "png"}, std::pair{"svg size 900,560", "svg"}}) {
-    gp << "set terminal " << term << "\nset output '" << out_dir << "/" << name << "." << ext << "'\n"
-       << "set xlabel 'wall time (s)'\nset ylabel '" << ylabel << "'\nset grid\nset key bottom right\n"
-       << "plot " << series << "\n";
-  }
-  gp.close();
-  return std::system(fmt::format("gnuplot '{}' 2>/dev/null", script).c_str()) == 0;
-}
-
-}  // namespace
 
 int run_compare(const Config& base, const CompareOptions& options) {
   static const std::vector<std::string> known = {"single", "sync", "local-sgd", "easgd", "nosync"};
@@ -95,6 +51,7 @@ int run_compare(const Config& base, const CompareOptions& options) {
   const data::Splits splits = data::load_splits(base.data);
   const int64_t single_steps = train::total_steps(base.train, splits.train.size());
   nlohmann::json report = nlohmann::json::array();
+  std::vector<Series> accuracy, diversity;
   for (const auto& algo : options.algos) {
     Config c = base;
     c.swarm.algo = algo;
@@ -106,24 +63,16 @@ int run_compare(const Config& base, const CompareOptions& options) {
     const std::string toml = to_toml(c);
     util::write_file_atomic(dir + "/config.toml", toml);
     std::cerr << fmt::format("== {}: {} worker(s) x {} steps\n", algo, n, c.train.steps);
-    ConsoleObserver console(c.run.progress, c.train.log_every);
-    nlohmann::json s;
-    if (algo == "single") {
-      const auto r = train::run_single(single_run_setup(c, dir, toml, /*resume=*/false), splits, console);
-      console.finish();
-      s = r.summary;
-      const nlohmann::json one = {{"test_accuracy", r.test.accuracy}, {"test_loss", r.test.loss}};
-      s["best"] = s["average"] = s["ensemble"] = one;
-      s["particles"] = 1;
-    } else {
-      s = run_local_swarm(c, splits, dir, toml, console);
-    }
-    const Curve curve = read_curve(dir + "/metrics.jsonl", options.target, c.train.batch_size, n);
-    write_dat(dir + ".accuracy.dat", curve.accuracy);
-    write_dat(dir + ".diversity.dat", curve.diversity);
+    nlohmann::json s = run_in_process(c, splits, dir, toml);
+    const RunRecord run = read_run(dir);
+    const Reached reached = first_reaching(run, options.target);
+    accuracy.push_back({algo, best_accuracy_curve(run)});
+    Series div{algo, {}};
+    for (const auto& p : run.swarm) div.points.emplace_back(p.wall_s, p.diversity);
+    diversity.push_back(div);
     s["algo"] = algo;
-    s["time_to_target_s"] = curve.time_to_target;
-    s["samples_to_target"] = curve.samples_to_target;
+    s["time_to_target_s"] = reached.wall_s;
+    s["samples_to_target"] = reached.step < 0 ? int64_t{-1} : reached.step * c.train.batch_size * n;
     report.push_back(s);
   }
 
@@ -142,9 +91,9 @@ int run_compare(const Config& base, const CompareOptions& options) {
                       t < 0 ? "not reached" : format_duration(t), n < 0 ? "-" : std::to_string(n),
                       s["samples_per_s"].get<double>(), format_duration(s["wall_s"].get<double>()));
   }
-  const bool plotted = plot(options.out_dir, "accuracy", "best test accuracy so far (any worker)", options.algos, "accuracy") &&
-                       plot(options.out_dir, "diversity", "diversity (mean distance to centroid)", options.algos,
-                            "diversity");
+  const bool plotted =
+      plot_series(options.out_dir, "accuracy", {"wall time (s)", "best test accuracy so far (any worker)"}, accuracy) &&
+      plot_series(options.out_dir, "diversity", {"wall time (s)", "diversity (mean distance to centroid)"}, diversity);
   md += plotted ? "\n![test accuracy](accuracy.png)\n\n![diversity](diversity.png)\n"
                 : "\n(plots skipped: gnuplot failed or is missing; install gnuplot-nox)\n";
   util::write_file_atomic(options.out_dir + "/compare.md", md);

@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "nosync/app/config.h"
+#include "nosync/data/dataset.h"
 
 namespace nosync::app {
 
@@ -16,6 +19,11 @@ struct CompareOptions {
   double target = 0.9;             // test accuracy for "time / samples to target"
   std::string out_dir;
 };
+
+// Trains `config` in this process (one worker, or the swarm on threads) into `dir`, which holds
+// config_toml already; returns the summary with best/average/ensemble also for a single worker.
+nlohmann::json run_in_process(const Config& config, const data::Splits& splits, const std::string& dir,
+                              const std::string& config_toml);
 
 // Returns the process exit code (0) or throws UserError.
 int run_compare(const Config& base, const CompareOptions& options);
