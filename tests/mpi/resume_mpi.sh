@@ -4,7 +4,8 @@
 # and `mpirun -np M nosync train --resume RUN_DIR` completes it, every particle continuing from its
 # checkpoint (never from step 0); new particles are spawned from the best saved one, and with
 # fewer ranks the best saved particles go on. The collective baselines resume from the newest
-# step all workers have; `sync` resumed ends bit-identical to an uninterrupted run.
+# step all workers have; `sync` resumed ends bit-identical to an uninterrupted run. Runs move
+# between launchers: saved under mpirun, resumed as threads, and the other way round.
 # Usage: resume_mpi.sh NOSYNC_BINARY SOURCE_DIR MPIRUN
 set -uo pipefail
 bin=$(realpath "$1")
@@ -182,4 +183,36 @@ rc=$?
 grep -q "particle-1: missing: particle 1 of 2 has no checkpoint" broken.err || { cat broken.err; fail "missing particle not named"; }
 [ "$before" = "$(sha256sum r-broken/config.toml)" ] || fail "a refused resume rewrote config.toml"
 echo "ok   refused resume: exit 2, names the missing particle, config.toml unchanged"
+# 9. Across launchers: a run saved under mpirun resumes as threads (no mpirun), and a local run
+# resumes under mpirun with another size.
+killed_run across 2 throw:rank=0:step=50,throw:rank=1:step=50 --set swarm.algo=nosync
+timeout 120 "$bin" train --resume r-across >across.out 2>across.err || { cat across.err; fail "local resume of an MPI run exited $?"; }
+/usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1])); assert s['particles']==2 and s['steps']==90 and 'ranks' not in s, s" \
+  r-across/summary.json || fail "local resume of an MPI run: summary"
+NOSYNC_FAULT=throw:particle=0:step=50 timeout 120 "$bin" train "${small[@]}" --set swarm.algo=nosync --set swarm.particles=2 \
+  --run-dir r-local >local.out 2>local.err
+[ $? -ne 0 ] || fail "local run with a throwing particle exited 0"
+run_np 3 "$bin" train --resume r-local >local3.out 2>local3.err || { cat local3.err; fail "MPI resume of a local run exited $?"; }
+check_resumed r-local 3 nosync
+echo "ok   an MPI run resumed as threads, a local run resumed under mpirun -np 3"
+
+# 10. Hybrid (swarm.group_size = 2): 4 ranks = 2 particles of 2 ranks, every rank throws at step
+# 50; resumed with 6 ranks = 3 particles (one new); the members of each group read their
+# particle's checkpoint and stay one model.
+killed_run hybrid 4 throw:rank=0:step=50,throw:rank=1:step=50,throw:rank=2:step=50,throw:rank=3:step=50 \
+  --set swarm.algo=nosync --set swarm.group_size=2
+run_np 6 "$bin" train --resume r-hybrid >hybrid2.out 2>hybrid2.err || { cat hybrid2.err; fail "hybrid resume 4 -> 6 ranks exited $?"; }
+/usr/bin/python3 - r-hybrid <<'PY' || fail "hybrid resume content"
+import json, sys
+d = sys.argv[1]
+s = json.load(open(f"{d}/summary.json"))
+assert s["completed"] and s["particles"] == 3 and s["ranks"] == 6 and s["steps"] == 90, s
+assert s["group_max_divergence"] == 0, s["group_max_divergence"]
+recs = [json.loads(l) for l in open(f"{d}/metrics.jsonl")]
+res = [r for r in recs if r["event"] == "resume"]
+assert sorted({r["rank"] for r in res}) == list(range(6)), res  # every rank of every group resumed
+for r in res:
+    assert r["particle"] == r["rank"] // 2 and 20 <= r["step"] < 90, r
+print("ok   hybrid 2 x 2 ranks resumed as 3 x 2, groups identical")
+PY
 echo "mpi resume checks passed"
