@@ -2,7 +2,8 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer build of the library and its unit tests; used by
 # CTest (asan.build, asan.unit_tests).
 #   tests/sanitize/asan.sh build DIR        configure and build the library, the CLI and nosync_tests
-#                                            into DIR (-O1, no debug info, -fno-sanitize-recover)
+#                                            into DIR (-O1, no debug info, -fno-sanitize-recover,
+#                                            unity build)
 #   tests/sanitize/asan.sh run DIR [ARGS]    run DIR/tests/nosync_tests (ARGS go to GoogleTest)
 # libtorch, libgomp and Open MPI are not instrumented; reports inside them only are suppressed by
 # the files next to this script (see docs/reliability.md). Any other report fails the run.
@@ -13,7 +14,10 @@ mode=$1 build=$2
 shift 2
 case $mode in
   build)
+    # A unity build (16 sources per compilation) parses and instantiates the libtorch headers far
+    # less often: 4.6 instead of 10.8 CPU-minutes on this 2-core machine.
     cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 \
+      -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 \
       -DNOSYNC_SANITIZE=address,undefined -DNOSYNC_BUILD_BENCH=OFF -DNOSYNC_TSAN_TESTS=OFF \
       -DNOSYNC_FUZZ_TESTS=OFF -DNOSYNC_ASAN_TESTS=OFF >/dev/null
     cmake --build "$build" -j "${JOBS:-2}" --target nosync_tests

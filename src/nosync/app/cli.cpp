@@ -283,7 +283,8 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--set", train_args.overrides, "override a key: section.key=value (repeatable)")
       ->take_all();
   train_cmd->add_option("--run-dir", train_args.run_dir, "run directory (default runs/<date>-<time>)");
-  train_cmd->add_option("--resume", train_args.resume, "continue the run in RUN_DIR from its latest checkpoint");
+  train_cmd->add_option("--resume", train_args.resume, "continue the run in RUN_DIR from its latest checkpoint(s); under mpirun with as "
+                              "many, more or fewer ranks");
   train_cmd
       ->add_option("--max-restarts", train_args.max_restarts,
                    "after a crash, relaunch the run from its latest checkpoint, at most K times")
