@@ -167,21 +167,24 @@ int run_train(const TrainArgs& args) {
                       "pass the directory printed at the start of the run (runs/<date>-<time>)");
     apply_toml(config, util::read_text(saved), saved);
     const std::string saved_algo = config.swarm.algo;
+    const int64_t saved_setting = config.swarm.particles;
     saved_particles = particle_count(config);
     for (const auto& o : args.overrides) apply_override(config, o);
     check_consistency(config);
-    if (wants_mpi(config))
-      throw UserError("--resume under mpirun or srun is not supported yet", "resume with one process, without mpirun");
+    const bool mpi = wants_mpi(config);
+    // Under mpirun the job's size decides how many particles go on, unless --set says otherwise.
+    if (mpi && config.swarm.particles == saved_setting) config.swarm.particles = 0;
     if (config.swarm.algo != saved_algo)
       throw UserError(fmt::format("{}: swarm.algo cannot change on resume ({} -> {})", run_dir, saved_algo,
                                   config.swarm.algo),
                       "start a new run for another algorithm");
     // Fail now, before loading data, if the run has no usable checkpoint.
     train::resolve_checkpoint_dir(saved_algo == "single" ? run_dir : run_dir + "/checkpoints/particle-0");
+    if (mpi) return run_mpi_train(config, run_dir, saved_particles, timestamp_dir, print_swarm_summary);
   } else {
     config = load_config(args.config_file.empty() ? std::nullopt : std::optional(args.config_file), args.overrides);
     if (wants_mpi(config))  // one rank of an mpirun/srun job: rank 0 owns the run directory
-      return run_mpi_train(config, args.run_dir, timestamp_dir, print_swarm_summary);
+      return run_mpi_train(config, args.run_dir, 0, timestamp_dir, print_swarm_summary);
     run_dir = !args.run_dir.empty() ? args.run_dir : !config.run.dir.empty() ? config.run.dir : timestamp_dir();
     if (fs::exists(run_dir + "/config.toml"))
       throw UserError(fmt::format("{}: already holds a run", run_dir),
@@ -281,7 +284,8 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--set", train_args.overrides, "override a key: section.key=value (repeatable)")
       ->take_all();
   train_cmd->add_option("--run-dir", train_args.run_dir, "run directory (default runs/<date>-<time>)");
-  train_cmd->add_option("--resume", train_args.resume, "continue the run in RUN_DIR from its latest checkpoint");
+  train_cmd->add_option("--resume", train_args.resume, "continue the run in RUN_DIR from its latest checkpoint(s); under mpirun with as "
+                              "many, more or fewer ranks");
   train_cmd
       ->add_option("--max-restarts", train_args.max_restarts,
                    "after a crash, relaunch the run from its latest checkpoint, at most K times")

@@ -143,7 +143,7 @@ const std::vector<Field>& fields() {
                  "training algorithm: one worker, or N particles with NoSync or a baseline", 1, 0,
                  {"single", "sync", "local-sgd", "easgd", "nosync"}),
       make_field("swarm.particles", &C::swarm, &swarm::SwarmOptions::particles,
-                 "workers (0 = one per core; single uses 1)", 0, 4096),
+                 "workers (0 = one per core, under mpirun the job's size; single uses 1)", 0, 4096),
       make_field("swarm.tau", &C::swarm, &swarm::SwarmOptions::tau,
                  "steps between exchanges (nosync, local-sgd, easgd)", 1, 1e9),
       make_field("swarm.period_s", &C::swarm, &swarm::SwarmOptions::period_s,

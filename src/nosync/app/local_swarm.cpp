@@ -124,9 +124,8 @@ nlohmann::json summarize_swarm(const Config& config, const std::vector<models::N
   return summary;
 }
 
-std::vector<train::CheckpointContent> resume_points(const Config& config, const data::Splits& splits,
-                                                    const std::string& run_dir, int saved_particles,
-                                                    std::vector<std::string>& notes) {
+std::vector<ResumeSource> resume_plan(const Config& config, const data::Splits& splits, const std::string& run_dir,
+                                      int saved_particles, std::vector<std::string>& notes) {
   namespace fs = std::filesystem;
   const int n = particle_count(config);
   const bool collective = config.swarm.algo != "nosync";
@@ -137,7 +136,7 @@ std::vector<train::CheckpointContent> resume_points(const Config& config, const 
                                   saved_particles),
                       "the run stopped before its first checkpoint; start it again");
 
-  std::vector<train::CheckpointContent> saved;
+  std::vector<std::string> dirs;  // the checkpoint each saved particle continues from
   if (collective) {  // every worker from one step: they meet in collectives by step count
     std::set<int64_t> common;
     for (int i = 0; i < saved_particles; ++i) {
@@ -151,11 +150,10 @@ std::vector<train::CheckpointContent> resume_points(const Config& config, const 
                                   saved_particles),
                       "a collective run resumes every worker from one step; raise checkpoint.keep");
     const int64_t step = *common.rbegin();
-    for (int i = 0; i < saved_particles; ++i)
-      saved.push_back(train::read_checkpoint(fmt::format("{}/step-{}", particle_dir(i), step)));
+    for (int i = 0; i < saved_particles; ++i) dirs.push_back(fmt::format("{}/step-{}", particle_dir(i), step));
     notes.push_back(fmt::format("resuming {} worker(s) of {} at step {}", n, config.swarm.algo, step));
   } else {
-    for (int i = 0; i < saved_particles; ++i) saved.push_back(train::read_checkpoint(particle_dir(i)));
+    for (int i = 0; i < saved_particles; ++i) dirs.push_back(train::resolve_checkpoint_dir(particle_dir(i)));
   }
 
   std::vector<int> order(saved_particles);  // saved particles, best first (nosync) or in order
@@ -166,8 +164,9 @@ std::vector<train::CheckpointContent> resume_points(const Config& config, const 
                                    splits.norm);
     std::vector<double> loss(saved_particles);
     for (int i = 0; i < saved_particles; ++i) {
+      const train::CheckpointContent ck = train::read_checkpoint(dirs[i]);
       auto net = models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
-      train::load_model_state(*net, saved[i].model, particle_dir(i));
+      train::load_model_state(*net, ck.model, dirs[i]);
       net->set_compute(train::compute_settings(config.train, *net));
       loss[i] = fitness.run(*net).loss;
       if (!std::isfinite(loss[i])) loss[i] = std::numeric_limits<double>::infinity();
@@ -176,25 +175,42 @@ std::vector<train::CheckpointContent> resume_points(const Config& config, const 
     notes.push_back(fmt::format("resuming {} particle(s) from {} saved; best saved particle {} (fitness {:.4f})", n,
                                 saved_particles, order[0], loss[order[0]]));
   }
-  std::vector<train::CheckpointContent> points;
+  std::vector<ResumeSource> plan;
   for (int i = 0; i < n; ++i) {
+    ResumeSource source;
     if (n <= saved_particles) {
-      const int from = n == saved_particles ? i : order[i];
-      if (from != i) notes.push_back(fmt::format("particle {} continues saved particle {}", i, from));
-      points.push_back(saved[from]);
+      source.from = n == saved_particles ? i : order[i];
+      if (source.from != i) notes.push_back(fmt::format("particle {} continues saved particle {}", i, source.from));
     } else if (i < saved_particles) {
-      points.push_back(saved[i]);
+      source.from = i;
     } else {  // a new particle: the best (nosync) or worker 0 (collectives), momentum reset
-      const int from = collective ? 0 : order[0];
-      train::CheckpointContent ck = saved[from];
-      train::TensorList swarm_state;
-      for (auto& [name, t] : ck.optimizer)
-        if (name.rfind("swarm.", 0) == 0) swarm_state.emplace_back(name, t);
-      ck.optimizer = std::move(swarm_state);
-      notes.push_back(fmt::format("particle {} is new: spawned from saved particle {}", i, from));
-      points.push_back(std::move(ck));
+      source.from = collective ? 0 : order[0];
+      source.spawned = true;
+      notes.push_back(fmt::format("particle {} is new: spawned from saved particle {}", i, source.from));
     }
+    source.dir = dirs[source.from];
+    plan.push_back(std::move(source));
   }
+  return plan;
+}
+
+train::CheckpointContent load_resume_point(const ResumeSource& source) {
+  train::CheckpointContent ck = train::read_checkpoint(source.dir);
+  if (source.spawned) {  // keep only the swarm's own state: the optimizer (momentum) starts afresh
+    train::TensorList swarm_state;
+    for (auto& [name, t] : ck.optimizer)
+      if (name.rfind("swarm.", 0) == 0) swarm_state.emplace_back(name, t);
+    ck.optimizer = std::move(swarm_state);
+  }
+  return ck;
+}
+
+std::vector<train::CheckpointContent> resume_points(const Config& config, const data::Splits& splits,
+                                                    const std::string& run_dir, int saved_particles,
+                                                    std::vector<std::string>& notes) {
+  std::vector<train::CheckpointContent> points;
+  for (const auto& source : resume_plan(config, splits, run_dir, saved_particles, notes))
+    points.push_back(load_resume_point(source));
   return points;
 }
 

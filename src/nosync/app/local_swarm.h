@@ -22,6 +22,14 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
                                const std::string& config_toml, ConsoleObserver& console, int resume_particles = 0,
                                train::RunControl* control = nullptr);
 
+// Where one particle of a resumed swarm continues from: the checkpoint directory (a concrete
+// step-N/) of saved particle `from`; `spawned`: a new particle copied from it, momentum reset.
+struct ResumeSource {
+  int from = 0;
+  std::string dir;
+  bool spawned = false;
+};
+
 // The checkpoint each of the config's particles continues from, for a run saved with
 // `saved_particles` particles under run_dir/checkpoints/particle-<i>/. nosync: every particle its
 // own latest checkpoint; with fewer particles than saved, the ones with the lowest fitness are kept;
@@ -31,6 +39,14 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
 std::vector<train::CheckpointContent> resume_points(const Config& config, const data::Splits& splits,
                                                     const std::string& run_dir, int saved_particles,
                                                     std::vector<std::string>& notes);
+
+// resume_points split in two, for launchers where one process decides and each loads its own
+// (MPI: rank 0 plans, every rank loads its particle's checkpoint): the plan for each of the
+// config's particles, then one particle's checkpoint. Ranking by fitness reads every saved
+// checkpoint; otherwise the plan only resolves directories.
+std::vector<ResumeSource> resume_plan(const Config& config, const data::Splits& splits, const std::string& run_dir,
+                                      int saved_particles, std::vector<std::string>& notes);
+train::CheckpointContent load_resume_point(const ResumeSource& source);
 
 // The end of a swarm run, whatever launched it: evaluates the best particle, the swarm average and
 // the ensemble of `nets` (results[i] belongs to nets[i]), saves the average as a checkpoint and

@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -244,7 +245,8 @@ int intra_op_threads(const Config& config) {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_ranks);
 }
 
-int train_rank(Config config, std::string run_dir, const std::function<std::string()>& default_dir,
+int train_rank(Config config, std::string run_dir, int resume_particles,
+               const std::function<std::string()>& default_dir,
                const std::function<void(const nlohmann::json&, const std::string&)>& print_summary, int rank,
                int size) {
   const auto& sw = config.swarm;
@@ -267,10 +269,12 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
                                 "swarm.group_size = {}",
                                 sw.particles, size, particles, group_size),
                     "leave swarm.particles = 0 under mpirun: the job's size decides");
+  config.swarm.particles = particles;  // saved in config.toml: what a resume (MPI or local) starts from
 
-  // The run directory: rank 0 decides, checks and creates it; everybody learns the outcome.
+  // The run directory: rank 0 decides, checks and creates it (resume: it exists); everybody
+  // learns the outcome.
   std::string problem;
-  if (rank == 0) {
+  if (rank == 0 && resume_particles == 0) {
     if (run_dir.empty()) run_dir = !config.run.dir.empty() ? config.run.dir : default_dir();
     if (fs::exists(run_dir + "/config.toml")) {
       problem = one_line(UserError(fmt::format("{}: already holds a run", run_dir), "choose another --run-dir"));
@@ -288,7 +292,6 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
   }
   config.run.dir = run_dir;
   const std::string effective = to_toml(config);
-  if (rank == 0) util::write_file_atomic(run_dir + "/config.toml", effective);
 
   const int threads = intra_op_threads(config);
   omp_set_num_threads(threads);
@@ -309,6 +312,46 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
   models::Net net = models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
   const int64_t numel = models::parameter_count(*net);
   const auto faults = swarm::active_faults(sw.fault);
+
+  // Resume: rank 0 chooses which saved particle each particle continues (ranking them by fitness
+  // when the number changes) and broadcasts the plan; every rank then reads its own checkpoint
+  // (hybrid: every member of a group reads its particle's). Needs the run directory on every rank.
+  std::optional<train::CheckpointContent> resume_point;
+  if (resume_particles > 0) {
+    std::string plan_text;
+    std::vector<std::string> notes;
+    problem.clear();
+    if (rank == 0) {
+      try {
+        nlohmann::json plan = nlohmann::json::array();
+        for (const auto& source : resume_plan(config, splits, run_dir, resume_particles, notes))
+          plan.push_back({{"from", source.from}, {"dir", source.dir}, {"spawned", source.spawned}});
+        plan_text = plan.dump();
+      } catch (const UserError& e) {
+        problem = one_line(e);
+      }
+    }
+    bcast_string(problem, 0);
+    if (!problem.empty()) {
+      if (rank == 0) std::cerr << "nosync: error: " << problem << "\n";
+      return kExitUserError;
+    }
+    bcast_string(plan_text, 0);
+    const auto mine = nlohmann::json::parse(plan_text).at(particle);
+    ResumeSource source;
+    source.from = mine.at("from").get<int>();
+    source.dir = mine.at("dir").get<std::string>();
+    source.spawned = mine.at("spawned").get<bool>();
+    resume_point = load_resume_point(source);
+    // A particle that continues another's checkpoint rewrites its own directory when it starts
+    // (swarm/worker.cpp): only once every rank has read what it resumes from.
+    comm::mpi_check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier(resume)");
+    if (talk)
+      for (const auto& note : notes) std::cerr << note << "\n";
+  }
+  // Written once the job can start (resume: once the plan stands, so a refused resume leaves the
+  // saved particle count as it was).
+  if (rank == 0) util::write_file_atomic(run_dir + "/config.toml", effective);
 
   std::unique_ptr<ConsoleObserver> console;
   if (rank == 0) console = std::make_unique<ConsoleObserver>(config.run.progress, config.train.log_every);
@@ -360,6 +403,7 @@ int train_rank(Config config, std::string run_dir, const std::function<std::stri
     setup.config_toml = effective;
     setup.threads = threads;
     setup.control = &control;
+    setup.resume = std::move(resume_point);
     watchdog.arm(true);
     try {
       result = swarm::run_worker(setup, net, splits, transport, *recorder);
@@ -447,13 +491,15 @@ bool wants_mpi(const Config& config) {
   return launched;
 }
 
-int run_mpi_train(Config config, std::string run_dir, const std::function<std::string()>& default_dir,
+int run_mpi_train(Config config, std::string run_dir, int resume_particles,
+                  const std::function<std::string()>& default_dir,
                   const std::function<void(const nlohmann::json&, const std::string&)>& print_summary) {
   // Two transports (hence two communication threads) per rank in the hybrid need THREAD_MULTIPLE.
   comm::MpiScope mpi(nullptr, nullptr, config.swarm.group_size > 1 ? MPI_THREAD_MULTIPLE : MPI_THREAD_SERIALIZED);
   const int rank = mpi.rank(), size = mpi.size();
   try {
-    return train_rank(std::move(config), std::move(run_dir), default_dir, print_summary, rank, size);
+    return train_rank(std::move(config), std::move(run_dir), resume_particles, default_dir, print_summary, rank,
+                      size);
   } catch (const UserError& e) {
     comm::mpi_abort_job("error: " + one_line(e), kExitUserError);
   } catch (const InternalError& e) {

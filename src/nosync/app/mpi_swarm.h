@@ -18,9 +18,12 @@ bool wants_mpi(const Config& config);
 
 // Runs this rank's part of the job and returns its exit code. `run_dir` is the directory rank 0
 // asks for ("" = config.run.dir, else `default_dir()`); rank 0 hands the summary to
-// `print_summary`. Initialises and finalises MPI; an error on any rank prints one line naming the
+// `print_summary`. `resume_particles` > 0: continue the run in `run_dir`, saved with that many
+// particles, with this job's (size / group_size) particles, as the local swarm resumes
+// (resume_plan in local_swarm.h); every rank must see the run directory. Initialises and finalises MPI; an error on any rank prints one line naming the
 // rank and ends the whole job (MPI_Abort), so no peer waits forever.
-int run_mpi_train(Config config, std::string run_dir, const std::function<std::string()>& default_dir,
+int run_mpi_train(Config config, std::string run_dir, int resume_particles,
+                  const std::function<std::string()>& default_dir,
                   const std::function<void(const nlohmann::json&, const std::string&)>& print_summary);
 
 }  // namespace nosync::app

@@ -63,6 +63,11 @@ struct Snapshot {
   explicit Snapshot(int64_t numel) : w(new float[static_cast<size_t>(std::max<int64_t>(numel, 1))]) {}
   std::unique_ptr<float[]> w;
   Header h;
+  // Snapshots of peers lent to the training thread (fetch, fetch_shared) and not yet given back.
+  // The end of a lease is a release that the communication thread acquires before it receives
+  // into the buffer again: shared_ptr::use_count() alone is a relaxed read, which orders nothing
+  // (found by tsan.mpi_transport).
+  std::atomic<int> leases{0};
 };
 using SnapshotPtr = std::shared_ptr<Snapshot>;
 
@@ -444,7 +449,7 @@ void MpiTransport::State::complete_pulls() {
       if (cache[q]->h.version > headers[q].version) headers[q] = cache[q]->h;
       training_cv.notify_all();
     }
-    if (pull.into && pull.into.use_count() > 1) pull.into.reset();
+    if (pull.into && pull.into->leases.load(std::memory_order_acquire) > 0) pull.into.reset();  // still lent
     std::lock_guard<std::mutex> lock(stats_mutex);
     ++stats.weights_received;
     stats.bytes_received += numel * static_cast<int64_t>(sizeof(float));
@@ -722,7 +727,16 @@ static SnapshotPtr latest_of_peer(MpiTransport::State& s, int particle) {
     s.fetch_waiting[particle] = false;
     s.check_failure();
   }
-  return s.cache[particle];
+  SnapshotPtr snap = s.cache[particle];
+  if (!snap) return snap;
+  // A lease (see Snapshot::leases): taken under the lock, so never on a snapshot that has left
+  // the cache; given back when the last copy of the returned pointer goes.
+  snap->leases.fetch_add(1, std::memory_order_relaxed);
+  Snapshot* raw = snap.get();
+  return SnapshotPtr(raw, [keep = std::move(snap)](Snapshot* p) mutable {
+    p->leases.fetch_sub(1, std::memory_order_release);
+    keep.reset();
+  });
 }
 
 void MpiTransport::allreduce_sum(torch::Tensor& t) {

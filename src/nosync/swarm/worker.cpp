@@ -251,6 +251,17 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
     });
   }
 
+  auto save_checkpoint = [&](int64_t step) {
+    train::CheckpointContent ck;
+    ck.model = trainer.model_state();
+    ck.optimizer = trainer.optimizer_state();
+    ck.state = {{"trainer", trainer.progress_state()}, {"particle", setup.particle}, {"algo", sw.algo}};
+    if (center.defined()) ck.optimizer.emplace_back("swarm.easgd_center", center.clone());
+    if (nosync) nosync->save(ck);
+    ck.config_toml = setup.config_toml;
+    train::write_checkpoint(checkpoints_dir, step, ck, static_cast<int>(setup.checkpoint.keep));
+  };
+
   if (setup.resume) {
     const auto& ck = *setup.resume;
     train::TensorList optimizer;
@@ -264,6 +275,13 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
     if (center.defined())  // a checkpoint without the center (e.g. a spawned particle): restart it here
       center.copy_(saved_center.defined() ? saved_center.reshape({-1}) : trainer.flat_params());
     if (nosync) nosync->restore(saved_pbest, ck.state);
+    const int from = ck.state.value("particle", setup.particle);
+    recorder.record({{"event", "resume"}, {"particle", setup.particle}, {"step", trainer.steps_done()}, {"from", from}});
+    // Continuing another particle's checkpoint (a new particle, or a smaller swarm keeping the
+    // best): this particle's directory gets its starting point at once, so that the run can be
+    // resumed with its new size even before the next checkpoint is due. (Every launcher has read
+    // all resume checkpoints before any worker starts.)
+    if (from != setup.particle && leader) save_checkpoint(trainer.steps_done());
   }
 
   double nan_after = -1, slow_factor = 1;
@@ -399,14 +417,7 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
       stop = setup.control->stop.load();
     }
     if (leader && (step % checkpoint_every == 0 || step == total || requested || stop)) {
-      train::CheckpointContent ck;
-      ck.model = trainer.model_state();
-      ck.optimizer = trainer.optimizer_state();
-      ck.state = {{"trainer", trainer.progress_state()}, {"particle", setup.particle}, {"algo", sw.algo}};
-      if (center.defined()) ck.optimizer.emplace_back("swarm.easgd_center", center.clone());
-      if (nosync) nosync->save(ck);
-      ck.config_toml = setup.config_toml;
-      train::write_checkpoint(checkpoints_dir, step, ck, static_cast<int>(setup.checkpoint.keep));
+      save_checkpoint(step);
       if (requested || stop)
         recorder.record({{"event", "checkpoint"}, {"particle", setup.particle}, {"step", step},
                          {"reason", stop ? "stop" : "request"}});
