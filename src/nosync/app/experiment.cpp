@@ -124,7 +124,10 @@ class Runner {
     for (int seed = 0; seed < seeds_; ++seed) {
       const auto t0 = Clock::now();
       Outcome o = run(arm, seed);
-      cost_done_ += cost(arm);
+      if (reused_)
+        cost_total_ -= cost(arm);  // the time-left estimate counts only work done now
+      else
+        cost_done_ += cost(arm);
       ++runs_;
       const double took = std::chrono::duration<double>(Clock::now() - t0).count();
       const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
