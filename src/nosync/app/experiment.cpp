@@ -880,7 +880,7 @@ int run_experiment(const Config& base_in, const ExperimentOptions& options) {
   }
   const std::string header = fmt::format(
       "# NoSync's five claims, measured with this engine\n\n"
-      "Written by `{}` on {}. Machine: {}. Mode: {} ({} seeds, budget scale {}); this invocation took {} "
+      "Written by `{}` on {}. Machine: {}. Mode: {} ({} seeds, budget scale {}, swarm.tau {}); this invocation took {} "
       "({} runs, finished runs under {}/runs reused). Base config: model `{}`, data `{}` ({}), precision `{}`, batch {}.\n\n"
       "{}\n",
       options.command_line, now_utc(), util::cpu_description(), options.quick ? "quick preview" : "full",
