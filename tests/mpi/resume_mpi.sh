@@ -197,9 +197,11 @@ check_resumed r-local 3 nosync
 echo "ok   an MPI run resumed as threads, a local run resumed under mpirun -np 3"
 
 # 10. Hybrid (swarm.group_size = 2): 4 ranks = 2 particles of 2 ranks, every rank throws at step
-# 50; resumed with 6 ranks = 3 particles (one new); the members of each group read their
-# particle's checkpoint and stay one model.
-killed_run hybrid 4 throw:rank=0:step=50,throw:rank=1:step=50,throw:rank=2:step=50,throw:rank=3:step=50 \
+# 70; resumed with 6 ranks = 3 particles (one new); the members of each group read their
+# particle's checkpoint and stay one model. (Late throws: the first throw ends the job, and under
+# load the other group, which never waits for this one, may still be before its first checkpoint
+# at step 20 when the fault comes at step 50.)
+killed_run hybrid 4 throw:rank=0:step=70,throw:rank=1:step=70,throw:rank=2:step=70,throw:rank=3:step=70 \
   --set swarm.algo=nosync --set swarm.group_size=2
 run_np 6 "$bin" train --resume r-hybrid >hybrid2.out 2>hybrid2.err || { cat hybrid2.err; fail "hybrid resume 4 -> 6 ranks exited $?"; }
 /usr/bin/python3 - r-hybrid <<'PY' || fail "hybrid resume content"
