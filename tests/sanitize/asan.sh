@@ -33,11 +33,14 @@ case $mode in
     # after a write) when the forking process has run other tests first or has two OpenMP
     # threads; alone with one thread it behaves as without ASan. libgomp is not instrumented.
     # nosync's own threads (swarm particles, the local board) still run concurrently.
+    # LocalSwarm.NaNParticleIsRespawnedAndTheRunRecovers is left to the plain build (and
+    # script.nan_particle): it expects the NaN particle's respawn at a given exchange, which
+    # ASan's slowdown moved once in CI; it checks timing, not memory.
     export OMP_NUM_THREADS=1
     if [ $# -gt 0 ]; then
       "$bin" "$@"
     else
-      "$bin" --gtest_filter='-CheckpointCrash.*'
+      "$bin" --gtest_filter='-CheckpointCrash.*:LocalSwarm.NaNParticleIsRespawnedAndTheRunRecovers'
       "$bin" --gtest_filter='CheckpointCrash.*'
     fi
     ;;
