@@ -5,11 +5,7 @@
 # the report and the exit code. Checks that it runs and reports, not the numbers.
 # Usage: experiment_quick.sh NOSYNC_BINARY SOURCE_DIR MPIRUN
 set -uo pipefail
-bin=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
 tiny=(--quick --scale 0.2 --seeds 2 --set data.format=synthetic --set data.val_size=256
       --set data.synthetic_train=8192 --set data.synthetic_test=256 --set model.name=mlp --set model.width=0.25 --set swarm.tau=20)
 

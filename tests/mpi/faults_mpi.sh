@@ -4,12 +4,7 @@
 # every rank checkpoint and the run continues to the end.
 # Usage: faults_mpi.sh NOSYNC_BINARY SOURCE_DIR MPIRUN
 set -uo pipefail
-bin=$(realpath "$1")
-mpirun=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
 long=(--set data.format=synthetic --set data.val_size=256 --set data.synthetic_train=1280
       --set data.synthetic_test=256 --set model.name=mlp --set model.width=0.25 --set train.steps=100000
       --set train.batch_size=32 --set train.threads=1 --set train.log_every=10 --set checkpoint.every=1000000

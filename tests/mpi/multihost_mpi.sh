@@ -6,18 +6,11 @@
 # Where namespaces cannot be made (no root, no `ip`), the test says why and exits 77 (SKIPPED).
 # Usage: multihost_mpi.sh NOSYNC_BINARY SOURCE_DIR MPIRUN
 set -uo pipefail
-bin=$(realpath "$1")
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
 mpirun=$(command -v "$3")
-work=$(mktemp -d)
 tag="nsy$$"
 hosts=(h0 h1 h2)
-cleanup() {
-  for h in "${hosts[@]}" sw; do ip netns del "$tag-$h" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+on_exit='for h in "${hosts[@]}" sw; do ip netns del "$tag-$h" 2>/dev/null; done'
 skip() { echo "SKIPPED: $*"; exit 77; }
 
 command -v ip >/dev/null || skip "no 'ip' command (iproute2)"

@@ -8,12 +8,7 @@
 # between launchers: saved under mpirun, resumed as threads, and the other way round.
 # Usage: resume_mpi.sh NOSYNC_BINARY SOURCE_DIR MPIRUN
 set -uo pipefail
-bin=$(realpath "$1")
-mpirun=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
 run_np() { local np=$1; shift; timeout 120 "$mpirun" -np "$np" --oversubscribe --bind-to none "$@"; }
 total=90
 small=(--set data.format=synthetic --set data.val_size=256 --set data.synthetic_train=1280

@@ -5,12 +5,7 @@
 # process with batch N*B.
 # Usage: train_mpi.sh NOSYNC_BINARY SOURCE_DIR MPIRUN
 set -uo pipefail
-bin=$(realpath "$1")
-mpirun=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
 run_np() { local np=$1; shift; "$mpirun" -np "$np" --oversubscribe --bind-to none "$@"; }
 small=(--set data.format=synthetic --set data.val_size=256 --set data.synthetic_train=1280
        --set data.synthetic_test=256 --set model.name=mlp --set model.width=0.25 --set train.steps=60

@@ -2,11 +2,7 @@
 # User errors through the real binary: one clear line on stderr, exit code 2, nothing written.
 # Usage: cli_errors.sh NOSYNC_BINARY SOURCE_DIR
 set -u
-bin=$(realpath "$1")
-src=$(realpath "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
 failures=0
 
 # expect_error NAME "expected text" -- ARGS...: exit 2, one stderr line containing the text.

@@ -4,11 +4,7 @@
 # evaluates with `nosync eval`.
 # Usage: compare_swarm.sh NOSYNC_BINARY SOURCE_DIR
 set -euo pipefail
-bin=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
 small=(--set data.format=synthetic --set data.val_size=256 --set model.name=mlp --set model.width=0.25
        --set train.epochs=2 --set train.batch_size=32 --set swarm.particles=2 --set swarm.tau=10
        --set run.progress=plain)

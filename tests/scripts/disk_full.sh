@@ -9,16 +9,11 @@
 # Without the rights to mount (not root, or no CAP_SYS_ADMIN) it exits 77: reported as skipped.
 # Usage: disk_full.sh NOSYNC_BINARY SOURCE_DIR
 set -uo pipefail
-bin=$(realpath "$1")
-py=/usr/bin/python3
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
 if [ "$(id -u)" -ne 0 ] || ! unshare -m --propagation private true 2>/dev/null; then
   echo "SKIPPED: cannot create a mount namespace here (needs root / CAP_SYS_ADMIN)"
   exit 77
 fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
 common=(--set data.format=synthetic --set data.val_size=256 --set data.synthetic_train=1280
         --set data.synthetic_test=256 --set model.name=mlp --set model.width=1 --set train.steps=200
         --set train.batch_size=32 --set train.threads=1 --set train.log_every=1000 --set train.eval_every=1000

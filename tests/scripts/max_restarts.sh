@@ -10,12 +10,7 @@
 # Particle 1 is also made 2x slower, so that particle 0 always has a checkpoint when it crashes.
 # Usage: max_restarts.sh NOSYNC_BINARY SOURCE_DIR
 set -uo pipefail
-bin=$(realpath "$1")
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
 small=(--set data.format=synthetic --set data.val_size=256 --set data.synthetic_train=1280
        --set data.synthetic_test=256 --set model.name=mlp --set model.width=0.25 --set train.steps=120
        --set train.batch_size=32 --set train.threads=1 --set train.log_every=10 --set checkpoint.every=30

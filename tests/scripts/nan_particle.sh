@@ -6,12 +6,7 @@
 # from noise alone; by 4 they have converged to within 0.2.)
 # Usage: nan_particle.sh NOSYNC_BINARY SOURCE_DIR
 set -uo pipefail
-bin=$(realpath "$1")
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
 common=(--set swarm.algo=nosync --set swarm.particles=2 --set swarm.deterministic=true --set swarm.tau=10
         --set data.train_limit=6000 --set data.val_size=1000 --set data.test_limit=2000 --set model.name=mlp
         --set model.width=0.5

@@ -5,13 +5,9 @@
 # verifies (`nosync eval`) and `--resume` runs to the end.
 # Usage: preemption.sh NOSYNC_BINARY SOURCE_DIR
 set -uo pipefail
-bin=$(realpath "$1")
-py=/usr/bin/python3
-work=$(mktemp -d)
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
 pid=""
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+on_exit='[ -n "$pid" ] && kill -9 $pid 2>/dev/null'
 long=(--set data.format=synthetic --set data.val_size=256 --set data.synthetic_train=1280
       --set data.synthetic_test=256 --set model.name=mlp --set model.width=0.25 --set train.steps=1000000
       --set train.batch_size=32 --set train.threads=1 --set train.log_every=10 --set checkpoint.every=1000000

@@ -4,12 +4,7 @@
 # agrees with the summary, and a corrupted checkpoint is refused.
 # Usage: train_resume_eval.sh NOSYNC_BINARY SOURCE_DIR
 set -euo pipefail
-bin=$(realpath "$1")
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
 
 common=(--set swarm.algo=single --set data.train_limit=6000 --set data.val_size=1000 --set data.test_limit=2000
         --set train.epochs=2 --set train.threads=1 --set run.progress=plain --set train.log_every=50)

@@ -251,9 +251,8 @@ int run_eval(const EvalArgs& args) {
   for (const auto& o : args.overrides) apply_override(config, o);
   set_threads(config.train.threads);
   const data::Splits splits = data::load_splits(config.data);
-  auto net = models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
-  train::load_model_state(*net, ck.model, dir + "/model.pt");
-  net->set_compute(train::compute_settings(config.train, *net));  // evaluate as it was trained
+  auto net = train::load_trained_net(config.model, config.train, splits.train.shape(), splits.train.num_classes,
+                                     ck.model, dir + "/model.pt");
   const auto val = train::Evaluator(splits.val, splits.norm).run(*net);
   const auto test = train::Evaluator(splits.test, splits.norm).run(*net);
   std::cout << format_table("eval " + dir,

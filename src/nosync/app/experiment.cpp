@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -27,6 +28,7 @@
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
 #include "nosync/util/machine.h"
+#include "nosync/util/shell.h"
 
 namespace nosync::app {
 
@@ -53,12 +55,6 @@ struct Outcome {  // one (arm, seed)
   Config config;
   RunRecord run;
 };
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 double mean(const std::vector<double>& v) {
   return v.empty() ? NAN : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
@@ -206,7 +202,7 @@ class Runner {
     const std::string exe = fs::read_symlink("/proc/self/exe").string();
     const std::string cmd =
         fmt::format("mpirun -np {} --oversubscribe --bind-to none {} train --config {} --run-dir {} > {} 2>&1",
-                    arm.ranks, shell_quote(exe), shell_quote(config), shell_quote(dir), shell_quote(log));
+                    arm.ranks, util::shell_quote(exe), util::shell_quote(config), util::shell_quote(dir), util::shell_quote(log));
     const int rc = std::system(cmd.c_str());
     if (rc != 0)
       throw UserError(fmt::format("mpirun -np {} exited with status {}; its output is in {}", arm.ranks, rc, log));
@@ -259,6 +255,28 @@ double mean_diversity(const Outcome& o) {
   return d.empty() ? NAN : mean(d);
 }
 
+// The arm named `id` (an invariant of the plans below: every id looked up is in `arms`).
+const Arm& arm_by_id(const std::vector<Arm>& arms, const std::string& id) {
+  const auto it = std::find_if(arms.begin(), arms.end(), [&](const Arm& a) { return a.id == id; });
+  NOSYNC_CHECK(it != arms.end(), "experiment plan has no arm '{}'", id);
+  return *it;
+}
+
+// Seed by seed, over the seeds where both runs finished: in how many `metric` of `x` is greater
+// than that of `y`.
+struct Wins {
+  int wins = 0, pairs = 0;
+};
+Wins wins(const std::vector<Outcome>& x, const std::vector<Outcome>& y, const std::function<double(const Outcome&)>& metric) {
+  Wins w;
+  for (size_t s = 0; s < x.size() && s < y.size(); ++s)
+    if (x[s].ok && y[s].ok) {
+      ++w.pairs;
+      w.wins += metric(x[s]) > metric(y[s]);
+    }
+  return w;
+}
+
 std::string command_of(const Arm& arm) {
   std::string cmd = arm.ranks > 0 ? fmt::format("mpirun -np {} nosync train", arm.ranks) : "nosync train";
   for (const auto& s : arm.set) cmd += " --set " + s;
@@ -273,13 +291,10 @@ std::string commands_block(const std::vector<Arm>& arms) {
   return md + "```\n</details>\n\n";
 }
 
-// Loads a checkpoint's model into a net built from `config`, set to compute as it was trained.
 models::Net load_net(const Config& config, const data::Splits& splits, const train::TensorList& state,
                      const std::string& origin) {
-  auto net = models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
-  train::load_model_state(*net, state, origin);
-  net->set_compute(train::compute_settings(config.train, *net));
-  return net;
+  return train::load_trained_net(config.model, config.train, splits.train.shape(), splits.train.num_classes, state,
+                                 origin);
 }
 
 struct Context {
@@ -349,32 +364,25 @@ Section claim_accuracy(Context& ctx) {
                       pm(over_seeds(r, [](const Outcome& o) { return o.run.summary["wall_s"].get<double>(); }), 1, 1));
   }
   // Per seed: does NoSync's best particle beat the single worker with the same steps per worker?
-  int wins = 0, total = 0, wins_samples = 0, total_samples = 0;
+  int won = 0, total = 0, wins_samples = 0, total_samples = 0;
   std::string per_n;
+  const auto best_accuracy = [](const Outcome& o) { return acc_of(o, "best"); };
   for (int n : {2, 4, 8}) {
     const auto& x = ctx.runner.results(arms[0]);
-    const auto& y = ctx.runner.results(*std::find_if(arms.begin(), arms.end(), [&](const Arm& a) { return a.id == fmt::format("nosync-{}", n); }));
-    const auto& z = ctx.runner.results(*std::find_if(arms.begin(), arms.end(), [&](const Arm& a) { return a.id == fmt::format("single-{}x", n); }));
-    int w = 0, t = 0;
-    for (size_t s = 0; s < x.size() && s < y.size(); ++s)
-      if (x[s].ok && y[s].ok) {
-        ++t;
-        w += acc_of(y[s], "best") > acc_of(x[s], "best");
-      }
-    for (size_t s = 0; s < z.size() && s < y.size(); ++s)
-      if (z[s].ok && y[s].ok) {
-        ++total_samples;
-        wins_samples += acc_of(y[s], "best") > acc_of(z[s], "best");
-      }
-    wins += w;
-    total += t;
-    per_n += fmt::format("{} particles: ahead in {}/{} seeds ({:+.2f} points mean); ", n, w, t,
-                         100 * (mean(best[fmt::format("nosync-{}", n)]) - mean(best["single-1x"])));
+    const auto& y = ctx.runner.results(arm_by_id(arms, fmt::format("nosync-{}", n)));
+    const auto& z = ctx.runner.results(arm_by_id(arms, fmt::format("single-{}x", n)));
+    const Wins same_steps = wins(y, x, best_accuracy), same_samples = wins(y, z, best_accuracy);
+    wins_samples += same_samples.wins;
+    total_samples += same_samples.pairs;
+    won += same_steps.wins;
+    total += same_steps.pairs;
+    per_n += fmt::format("{} particles: ahead in {}/{} seeds ({:+.2f} points mean); ", n, same_steps.wins,
+                         same_steps.pairs, 100 * (mean(best[fmt::format("nosync-{}", n)]) - mean(best["single-1x"])));
   }
-  if (total > 0) sec.verdict = wins == total ? Verdict::holds : wins * 2 >= total ? Verdict::partly : Verdict::not_holds;
+  if (total > 0) sec.verdict = won == total ? Verdict::holds : won * 2 >= total ? Verdict::partly : Verdict::not_holds;
   sec.summary = fmt::format("vs a single worker with the same steps per worker: NoSync's best particle ahead in {}/{} "
                             "(particles, seed) pairs; with the same total samples: {}/{}",
-                            wins, total, wins_samples, total_samples);
+                            won, total, wins_samples, total_samples);
   md += fmt::format("\nSame steps per worker — {}\nSame total samples (single worker N x S steps): NoSync ahead in {}/{} "
                     "pairs.\n\n",
                     per_n, wins_samples, total_samples);
@@ -521,13 +529,9 @@ Section claim_exploration(Context& ctx) {
   const double lsgd = mean(div["p4-local-sgd"]), eas = mean(div["p4-easgd"]), ind = mean(div["p4-independent"]);
   int above = 0, pairs = 0;
   for (const char* other : {"p4-local-sgd", "p4-easgd"}) {
-    const auto& x = ctx.runner.results(arms[0]);
-    const auto& y = ctx.runner.results(*std::find_if(arms.begin(), arms.end(), [&](const Arm& a) { return a.id == other; }));
-    for (size_t s = 0; s < x.size() && s < y.size(); ++s)
-      if (x[s].ok && y[s].ok) {
-        ++pairs;
-        above += mean_diversity(x[s]) > mean_diversity(y[s]);
-      }
+    const Wins w = wins(ctx.runner.results(arms[0]), ctx.runner.results(arm_by_id(arms, other)), mean_diversity);
+    above += w.wins;
+    pairs += w.pairs;
   }
   if (pairs > 0) sec.verdict = above == pairs ? Verdict::holds : above * 2 >= pairs ? Verdict::partly : Verdict::not_holds;
   sec.summary = fmt::format("mean diversity NoSync gbest {:.3f} vs local-sgd {:.3f}, easgd {:.3f} (above in {}/{} seed "

@@ -9,6 +9,7 @@
 
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
+#include "nosync/util/shell.h"
 
 namespace nosync::app {
 
@@ -83,12 +84,6 @@ std::string quoted(const std::string& s) {  // gnuplot single-quoted string
   return "'" + out + "'";
 }
 
-std::string shell_quoted(const std::string& s) {
-  std::string out;
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return "'" + out + "'";
-}
-
 }  // namespace
 
 bool plot_series(const std::string& dir, const std::string& name, const PlotSpec& spec,
@@ -113,7 +108,7 @@ bool plot_series(const std::string& dir, const std::string& name, const PlotSpec
   }
   const std::string script = dir + "/" + name + ".gp";
   util::write_file_atomic(script, gp);
-  return std::system(fmt::format("gnuplot {} 2>/dev/null", shell_quoted(script)).c_str()) == 0;
+  return std::system(fmt::format("gnuplot {} 2>/dev/null", util::shell_quote(script)).c_str()) == 0;
 }
 
 }  // namespace nosync::app

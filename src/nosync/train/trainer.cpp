@@ -236,6 +236,14 @@ TensorList model_state(const models::NetImpl& net) {
   return out;
 }
 
+models::Net load_trained_net(const models::ModelOptions& model, const TrainOptions& options, const data::Shape& input,
+                             int64_t num_classes, const TensorList& state, const std::string& origin) {
+  auto net = models::build_model(model, input, num_classes);
+  load_model_state(*net, state, origin);
+  net->set_compute(compute_settings(options, *net));
+  return net;
+}
+
 void load_model_state(models::NetImpl& net, const TensorList& source, const std::string& origin) {
   std::map<std::string, torch::Tensor> by_name(source.begin(), source.end());
   torch::NoGradGuard no_grad;
