@@ -1,7 +1,8 @@
 // MPI transport benchmark; run under mpirun (bench/run_mpi_bench.sh runs it over shared memory and
 // TCP). Measures, side by side in one job:
-//   1. training-thread cost of one exchange (publish + headers + fetch_shared of the attractor) for a
-//      1.7 MB and a 16 MB model, while the attractor's new versions arrive in the background;
+//   1. training-thread cost of one exchange (stage + publish_staged around a fitness evaluation, or
+//      a plain publish; + headers + fetch_shared of the attractor) for a 1.7 MB and a 16 MB model,
+//      while the attractor's new versions arrive in the background;
 //   2. delivery latency: publish on rank 0 to the snapshot readable (fetched) on the others;
 //   3. fast ranks' steps/s with one rank 10x slower that is everybody's attractor, relative to
 //      the same job without the slow rank's delay;
@@ -51,36 +52,65 @@ double max_over_ranks(MpiTransport& t, double v) {
   return x.max().item<double>();
 }
 
-// 1. Every rank publishes each exchange; all fetch particle 0 (rank 0 fetches particle 1).
-void exchange_cost(int64_t numel, int exchanges, double step_s) {
+// 1. Every rank publishes each exchange; all fetch particle 0 (rank 0 fetches particle 1). Two
+// forms in alternating exchanges of one job:
+//  - staged (what a NoSync worker does): stage(x), evaluate the fitness of x, publish_staged,
+//    headers, fetch_shared. The snapshot copy runs on the communication thread during the
+//    evaluation; the cost is the training thread's time in the transport calls only;
+//  - plain: publish(x) (one copy on the training thread), headers, fetch_shared.
+// The "fitness evaluation" is fitness_ms of busy work reading x, as a real one reads every
+// weight (the real one is longer: 512 validation samples through the model).
+void exchange_cost(int64_t numel, int exchanges, double step_s, double fitness_ms) {
   MpiTransport t(MPI_COMM_WORLD, numel);
   torch::Tensor x = torch::randn({numel}), a = torch::empty({numel});
   const int target = t.particle() == 0 ? 1 : 0;
-  std::vector<double> publish_ms, fetch_ms, total_ms;
-  for (int e = 1; e <= exchanges; ++e) {
+  std::vector<double> staged_ms, staged_wait_ms, plain_ms, plain_publish_ms, staged_view_ms;
+  double sink = 0;
+  for (int e = 1; e <= 2 * exchanges; ++e) {
     std::this_thread::sleep_for(std::chrono::duration<double>(step_s));  // tau training steps
-    const double t0 = now_s();
-    t.publish(x, 1.0, e);
+    x.add_(1e-3);  // the last optimizer step writes every weight right before an exchange
+    const bool staged = e % 2 == 0;
+    double cost = 0, wait = 0;
+    if (staged) {
+      double t0 = now_s();
+      t.stage(x);
+      cost += now_s() - t0;
+      const double eval_end = now_s() + fitness_ms / 1e3;
+      while (now_s() < eval_end) sink += x.sum().item<double>();  // reads x, as an evaluation does
+      t0 = now_s();
+      t.publish_staged(1.0, e);
+      wait = now_s() - t0;
+      cost += wait;
+    } else {
+      const double t0 = now_s();
+      t.publish(x, 1.0, e);
+      wait = now_s() - t0;
+      cost += wait;
+    }
     const double t1 = now_s();
     t.headers();
     t.fetch_shared(target, x, a);  // what the worker does: the received snapshot, no copy
-    const double t2 = now_s();
-    if (e > 2) {  // the first fetches wait for the first transfer
-      publish_ms.push_back(1e3 * (t1 - t0));
-      fetch_ms.push_back(1e3 * (t2 - t1));
-      total_ms.push_back(1e3 * (t2 - t0));
+    cost += now_s() - t1;
+    if (e > 4) {  // the first fetches wait for the first transfer
+      if (staged) staged_view_ms.push_back(1e3 * (now_s() - t1));
+      (staged ? staged_ms : plain_ms).push_back(1e3 * cost);
+      (staged ? staged_wait_ms : plain_publish_ms).push_back(1e3 * wait);
     }
   }
-  const double worst = max_over_ranks(t, median(total_ms));
-  const double pub = max_over_ranks(t, median(publish_ms)), fet = max_over_ranks(t, median(fetch_ms));
-  const double mean_total = max_over_ranks(t, mean(total_ms));
+  const double staged_worst = max_over_ranks(t, median(staged_ms)), plain_worst = max_over_ranks(t, median(plain_ms));
+  const double staged_wait = max_over_ranks(t, median(staged_wait_ms));
+  const double staged_view = max_over_ranks(t, median(staged_view_ms));
+  const double plain_pub = max_over_ranks(t, median(plain_publish_ms));
+  const double staged_mean = max_over_ranks(t, mean(staged_ms)), plain_mean = max_over_ranks(t, mean(plain_ms));
   const auto stats = t.stats();
-  const double received = max_over_ranks(t, static_cast<double>(stats.weights_received) / exchanges);
+  const double received = max_over_ranks(t, static_cast<double>(stats.weights_received) / (2 * exchanges));
   t.close();
   if (t.particle() == 0)
-    std::printf("exchange cost  %6.1f MB: median %.3f ms (publish %.3f + headers/fetch %.3f), mean %.3f ms, "
-                "snapshots received per exchange <= %.2f  [worst rank]\n",
-                numel * 4 / 1e6, worst, pub, fet, mean_total, received);
+    std::printf("exchange cost  %6.1f MB: staged median %.3f ms (publish_staged wait %.3f, headers+fetch %.3f; fitness %.0f ms) vs "
+                "plain publish %.3f ms (publish %.3f) = %.2fx; means %.3f vs %.3f ms; snapshots received per "
+                "exchange <= %.2f  [worst rank]%s\n",
+                numel * 4 / 1e6, staged_worst, staged_wait, staged_view, fitness_ms, plain_worst, plain_pub,
+                staged_worst / plain_worst, staged_mean, plain_mean, received, sink == 42 ? " " : "");
 }
 
 // 2. Rank 0 publishes with its clock in the fitness field; the others poll headers and fetch.
@@ -192,8 +222,8 @@ int main(int argc, char** argv) {
   torch::set_num_threads(1);
   const int64_t small = 425000, large = 4 << 20;  // 1.7 MB and 16.8 MB of floats
   if (mpi.rank() == 0) std::printf("== %s, %d ranks ==\n", label.c_str(), mpi.size());
-  exchange_cost(small, 30, 0.05);
-  exchange_cost(large, 30, 0.05);
+  exchange_cost(small, 40, 0.05, 2.0);
+  exchange_cost(large, 40, 0.05, 2.0);
   snapshot_copy(small, 30);
   snapshot_copy(large, 30);
   delivery_latency(small, 10);

@@ -212,6 +212,40 @@ TYPED_TEST_P(TransportConformance, PublishThenFetch) {
   });
 }
 
+// The two-phase publish: stage, then (after other work) publish_staged gives peers exactly what
+// publish would. Version 1 is a plain publish made right before the stage of version 2, so a
+// transport that copies the staged weights in the background must not overwrite a publish it has
+// not yet sent out. Misuse (publish_staged without stage, stage twice) is an InternalError.
+TYPED_TEST_P(TransportConformance, StagedPublishEqualsPublish) {
+  const int64_t numel = this->kNumel;
+  std::unique_ptr<World> world = TypeParam::make(numel);
+  const int n = world->particles();
+  world->run([&](Transport& t) {
+    const int me = t.particle();
+    EXPECT_THROW(t.publish_staged(1.0, 1), InternalError);
+    t.publish(pattern_tensor(me, 1, numel), /*fitness=*/1.0, /*step=*/10);
+    for (uint64_t version = 2; version <= 4; ++version) {
+      const torch::Tensor weights = pattern_tensor(me, version, numel);
+      t.stage(weights);
+      if (version == 2) {
+        EXPECT_THROW(t.stage(weights), InternalError);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(version == 3 ? 5 : 0));  // "evaluating fitness"
+      t.publish_staged(/*fitness=*/0.5 * me + version, /*step=*/static_cast<int64_t>(10 * version + me));
+      t.barrier();
+      for (int q = 0; q < n; ++q) {
+        torch::Tensor out = floats(numel, -1.0f);
+        const Header h = t.fetch(q, out);
+        EXPECT_EQ(h.version, version) << "seen by " << me << " of " << q;
+        EXPECT_EQ(h.step, static_cast<int64_t>(10 * version + q));
+        EXPECT_EQ(h.fitness, 0.5 * q + version);
+        expect_elements(out, [&](int64_t i) { return pattern(q, version, i); }, "staged weights");
+      }
+      t.barrier();
+    }
+  });
+}
+
 // fetch_shared gives the same header and values as fetch, and a view taken earlier keeps its
 // values after the particle has published (and everyone has received) a newer version.
 TYPED_TEST_P(TransportConformance, FetchSharedIsStable) {
@@ -460,7 +494,7 @@ TYPED_TEST_P(TransportConformance, SlowParticleDoesNotBlockOthers) {
 }
 
 REGISTER_TYPED_TEST_SUITE_P(TransportConformance, IdsAndSizes, NothingValidBeforeAnyPublish, PublishThenFetch,
-                            FetchSharedIsStable,
+                            StagedPublishEqualsPublish, FetchSharedIsStable,
                             UnpublishedParticleLeavesOutUntouched, RejectsWrongSizesAndIds,
                             AllreduceSumClosedForm, AllreduceSumBitIdentical, BarrierOrdersPublishes,
                             ConcurrentPublishFetchConsistent, SlowParticleDoesNotBlockOthers);

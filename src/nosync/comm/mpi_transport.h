@@ -65,6 +65,10 @@ class MpiTransport final : public Transport {
   int particle() const override;
   int particles() const override;
   void publish(const torch::Tensor& weights, double fitness, int64_t step) override;
+  // The staged weights are copied into the next snapshot on the communication thread while the
+  // caller goes on (e.g. evaluates fitness); publish_staged waits only for what is left of it.
+  void stage(const torch::Tensor& weights) override;
+  void publish_staged(double fitness, int64_t step) override;
   std::vector<Header> headers() override;
   Header fetch(int particle, torch::Tensor& out) override;
   // Lends the received snapshot (no copy): the training thread's cost of reading an attractor.

@@ -15,6 +15,8 @@
 
 #include <torch/types.h>
 
+#include "nosync/util/error.h"
+
 namespace nosync::comm {
 
 // Thrown by a collective (and by publish/fetch) once the transport was aborted because some
@@ -41,6 +43,24 @@ class Transport {
   // Makes `weights` (flat, float, numel fixed per board) and `fitness` visible to the others.
   // Copies; returns without waiting for any other particle.
   virtual void publish(const torch::Tensor& weights, double fitness, int64_t step) = 0;
+  // Two-phase publish, for a caller with work to do between fixing its weights and knowing their
+  // fitness (a NoSync exchange evaluates the very weights it publishes): `stage` hands over
+  // `weights`, which the caller leaves unchanged until `publish_staged`; a transport may copy them
+  // in the background meanwhile (the MPI transport does, on its communication thread), so the
+  // caller's thread does not pay for the copy. `publish_staged` then publishes them as
+  // publish(weights, fitness, step) would. A publish_staged without a stage, or a second stage,
+  // is an InternalError (so is a publish in between, where a transport copies in the background).
+  // The default keeps a reference and publishes at the end.
+  virtual void stage(const torch::Tensor& weights) {
+    NOSYNC_CHECK(!staged_.defined(), "stage() twice without publish_staged()");
+    staged_ = weights;
+  }
+  virtual void publish_staged(double fitness, int64_t step) {
+    NOSYNC_CHECK(staged_.defined(), "publish_staged() without stage()");
+    const torch::Tensor weights = std::move(staged_);
+    staged_ = torch::Tensor();
+    publish(weights, fitness, step);
+  }
   // The latest header of every particle, indexed by particle id.
   virtual std::vector<Header> headers() = 0;
   // Copies the latest published weights of `particle` into `out`; returns their header
@@ -70,6 +90,9 @@ class Transport {
   // True when fetch moves weights between processes (MPI): callers then avoid fetching every
   // particle, which would cost O(particles x model size) traffic, and use collectives instead.
   virtual bool remote() const { return false; }
+
+ private:
+  torch::Tensor staged_;  // the default stage/publish_staged: the weights handed over
 };
 
 }  // namespace nosync::comm

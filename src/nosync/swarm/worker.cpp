@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -39,15 +40,21 @@ class NoSyncExchange {
   // What the last exchange multiplied the optimizer momentum by (1 = untouched).
   double momentum_factor() const { return momentum_factor_; }
 
-  // Returns the metrics record of this exchange.
-  nlohmann::json exchange(int64_t step, double fitness, double progress, Recorder& recorder, bool& respawned) {
+  // Returns the metrics record of this exchange. `evaluate_fitness` gives the fitness of the
+  // current weights (it must not change them).
+  nlohmann::json exchange(int64_t step, const std::function<double()>& evaluate_fitness, double progress,
+                          Recorder& recorder, bool& respawned) {
     torch::Tensor& x = trainer_.flat_params();
     momentum_factor_ = 1;
+    // The snapshot is taken while its fitness is evaluated: the MPI transport copies it on its
+    // communication thread meanwhile, so the training thread does not wait for a model-sized copy.
+    transport_.stage(x);
+    double fitness = evaluate_fitness();
     const bool finite = std::isfinite(fitness) && all_finite(x);
     if (!finite) fitness = std::numeric_limits<double>::infinity();
     last_fitness_ = fitness;
     last_step_ = step;
-    transport_.publish(x, fitness, step);
+    transport_.publish_staged(fitness, step);
     if (options_.attractor == "pso" && finite && fitness < pbest_fitness_) {
       pbest_fitness_ = fitness;
       pbest_.copy_(x);
@@ -350,7 +357,9 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
       if (sw.algo == "nosync" && !leader) {
         rec = {{"event", "group_sync"}, {"particle", setup.particle}, {"step", step}};
       } else if (sw.algo == "nosync") {
-        const double fitness = sw.fitness == "train_ema" ? loss_ema : fitness_eval.run(*trainer.net()).loss;
+        const auto fitness = [&] {
+          return sw.fitness == "train_ema" ? loss_ema : fitness_eval.run(*trainer.net()).loss;
+        };
         bool respawned = false;
         rec = nosync->exchange(step, fitness, static_cast<double>(step) / total, recorder, respawned);
         result.respawns += respawned;
