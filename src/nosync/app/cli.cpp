@@ -25,6 +25,7 @@
 #include "nosync/swarm/worker.h"
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/loop.h"
+#include "nosync/util/allocator.h"
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
 
@@ -273,6 +274,7 @@ int report(const std::string& kind, const std::string& message, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  util::keep_freed_memory();  // before any thread starts: evaluation batches reuse memory
   CLI::App app{"nosync: train neural networks with NoSync, a particle-swarm-inspired distributed method"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "nosync 0.1.0");
