@@ -20,6 +20,12 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(n
      "avx512f: $(grep -qm1 avx512f /proc/cpuinfo && echo yes || echo no)," \
      "avx512_bf16: $(grep -qm1 avx512_bf16 /proc/cpuinfo && echo yes || echo no)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# PyTorch gets the allocator setting nosync applies to itself (util::keep_freed_memory): without
+# it, Python PyTorch's steps are page-fault bound on this VM (1.9x slower fp32, 4.8x bf16).
+# PYTORCH_MALLOC=default measures PyTorch as it comes.
+pytorch_env=(env MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647)
+[ "${PYTORCH_MALLOC:-}" = default ] && pytorch_env=(env)
+echo "PyTorch allocator: ${PYTORCH_MALLOC:-as nosync (MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647)}"
 results=$(mktemp)
 work=$(mktemp -d)
 trap 'rm -rf "$results" "$work"' EXIT
@@ -32,8 +38,8 @@ for r in $(seq "$rounds"); do
         --precision fp32 --bare $bare >>"$results"
       "$build/bench/nosync_bench_step" --model "$m" --threads $t --seconds "$seconds" --rounds 1 \
         --precision bf16 --bare 0 >>"$results"
-      /usr/bin/python3 "$src/bench/pytorch_step.py" "$src" $t "$seconds" 1 64 eager "$m" >>"$results"
-      /usr/bin/python3 "$src/bench/pytorch_step.py" "$src" $t "$seconds" 1 64 bf16_cl "$m" >>"$results"
+      "${pytorch_env[@]}" /usr/bin/python3 "$src/bench/pytorch_step.py" "$src" $t "$seconds" 1 64 eager "$m" >>"$results"
+      "${pytorch_env[@]}" /usr/bin/python3 "$src/bench/pytorch_step.py" "$src" $t "$seconds" 1 64 bf16_cl "$m" >>"$results"
     done
   done
   echo "round $r of $rounds done ($(cut -d' ' -f1 /proc/loadavg) load)" >&2
@@ -60,6 +66,7 @@ from collections import defaultdict
 rows = [json.loads(l) for l in open(sys.argv[1])]
 wall, cpu = defaultdict(list), defaultdict(list)
 meta, rss = {}, {}
+measured = defaultdict(list)  # per precision: the peak each benchmark process measured
 for r in rows:
     if r["loop"] == "rss":
         rss[(r["model"], r["precision"])] = r["peak_rss_mib"]
@@ -69,6 +76,7 @@ for r in rows:
     cpu[key].append(r["samples_per_cpu_s"])
     if r["loop"] == "nosync":
         meta[(r["model"], r["precision"])] = (r["flops_per_sample"], r["peak_gflops_per_core"])
+        measured[r["precision"]].append(r["measured_peak_gflops_per_core"])
 
 
 def table(rates, title):
@@ -94,6 +102,13 @@ n = len(next(iter(wall.values())))
 table(wall, f"samples/s (wall clock), mean of {n} alternating rounds; ratios side by side")
 table(cpu, "samples per CPU second of the process (equals samples/s at 1 thread on an idle core; at 2 threads "
            "it also counts OpenMP spin-waits)")
+mp = {p: max(v) for p, v in measured.items()}
+print(f"measured peak per core (FMA / AVX512-BF16 dot-product loops, best of the processes): "
+      f"{mp.get('fp32', 0):.1f} GFLOP/s fp32, {mp.get('bf16', 0):.1f} bf16; as a fraction of it, 1 thread (wall):")
+for (m, p), (f, _) in sorted(meta.items()):
+    rate = sum(wall[("nosync", p, m, 1)]) / len(wall[("nosync", p, m, 1)])
+    if mp.get(p):
+        print(f"  {m} {p}: {f * rate / 1e9:.1f} GFLOP/s = {100 * f * rate / 1e9 / mp[p]:.1f} % of the measured peak")
 flops = ", ".join(f"{m} {meta[(m, 'fp32')][0] / 1e6:.1f} M" for m in sorted({k[0] for k in meta}))
 print(f"peak per core: {max(v[1] for (m, p), v in meta.items() if p == 'fp32'):.1f} "
       f"GFLOP/s fp32, {max(v[1] for (m, p), v in meta.items() if p == 'bf16'):.1f} bf16 (detected); "

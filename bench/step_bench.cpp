@@ -5,6 +5,9 @@
 //
 // Usage: nosync_bench_step [--threads N] [--seconds S] [--rounds R] [--batch B] [--model cnn|resnet|mlp]
 //                          [--precision fp32|bf16] [--channels-last 0|1] [--prefetch K] [--bare 0|1]
+//                          [--profile FILE]
+// --profile FILE: instead of timing, runs 200 of our steps under the autograd profiler and writes
+// its Chrome trace to FILE (bench/profile_ops.py sums it per operator).
 #include <chrono>
 #include <ctime>
 #include <cstdlib>
@@ -13,12 +16,15 @@
 
 #include <fmt/format.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/optim/sgd.h>
 
 #include "nosync/data/dataset.h"
 #include "nosync/models/registry.h"
 #include "nosync/train/speed.h"
 #include "nosync/train/trainer.h"
+#include "nosync/util/allocator.h"
+#include "nosync/util/machine.h"
 
 using namespace nosync;
 using Clock = std::chrono::steady_clock;
@@ -51,11 +57,13 @@ double run_for(double seconds, const std::function<void()>& step, int64_t& steps
 }  // namespace
 
 int main(int argc, char** argv) {
+  util::keep_freed_memory();  // as `nosync` does; run_step_bench.sh gives PyTorch the same setting
   int threads = 1, rounds = 3;
   double seconds = 4;
   int64_t batch = 64, prefetch = 0;
   std::string model = "cnn", precision = "fp32";
   bool channels_last = true, bare = true;
+  std::string profile;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
@@ -66,6 +74,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--channels-last")) channels_last = std::atoi(argv[i + 1]) != 0;
     if (!std::strcmp(argv[i], "--prefetch")) prefetch = std::atoll(argv[i + 1]);
     if (!std::strcmp(argv[i], "--bare")) bare = std::atoi(argv[i + 1]) != 0;
+    if (!std::strcmp(argv[i], "--profile")) profile = argv[i + 1];
   }
   torch::set_num_threads(threads);
 
@@ -110,6 +119,11 @@ int main(int argc, char** argv) {
   int64_t steps = 0;
   double ignored = 0;
   run_for(1.0, ours_step, steps, ignored);  // warm-up: allocator, oneDNN primitive caches
+  if (!profile.empty()) {
+    torch::autograd::profiler::RecordProfile guard(profile);
+    for (int i = 0; i < 200; ++i) ours_step();
+    return 0;
+  }
   if (bare) run_for(1.0, bare_step, steps, ignored);
   double ours_s = 0, bare_s = 0, ours_cpu = 0, bare_cpu = 0;
   int64_t ours_n = 0, bare_n = 0;
@@ -121,16 +135,21 @@ int main(int argc, char** argv) {
     bare_n += steps;
   }
   const double flops = models::training_flops_per_sample(*ours_net, shape);
+  // What one core really reaches (the clock in /proc/cpuinfo is nominal in a virtual machine).
+  const double measured_peak[2] = {util::measured_peak_gflops_per_core(false),
+                                   util::measured_peak_gflops_per_core(true)};
   auto line = [&](const std::string& loop, const std::string& prec, double rate, double cpu_rate) {
     std::cout << fmt::format(
         "{{\"loop\": \"{}\", \"model\": \"{}\", \"precision\": \"{}\", \"threads\": {}, \"samples_per_s\": {:.1f}, "
-        "\"samples_per_cpu_s\": {:.1f}, \"flops_per_sample\": {:.0f}, \"peak_gflops_per_core\": {:.1f}}}\n",
+        "\"samples_per_cpu_s\": {:.1f}, \"flops_per_sample\": {:.0f}, \"peak_gflops_per_core\": {:.1f}, "
+        "\"measured_peak_gflops_per_core\": {:.1f}}}\n",
         loop, model, prec, threads, rate, cpu_rate, flops,
         train::peak_gflops_per_core([&] {
           train::TrainOptions o;
           o.precision = prec;
           return o;
-        }()));
+        }()),
+        measured_peak[prec == "bf16"]);
   };
   line("nosync", precision, ours_n * batch / ours_s, ours_n * batch / ours_cpu);
   if (bare) line("bare_libtorch", "fp32", bare_n * batch / bare_s, bare_n * batch / bare_cpu);

@@ -1,8 +1,11 @@
 // CPU detection from /proc/cpuinfo (Linux); the peak-rate model is documented in machine.h.
 #include "nosync/util/machine.h"
 
+#include <immintrin.h>
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -63,6 +66,89 @@ double peak_gflops_per_core(bool bf16) {
   const double flops_per_cycle = c.avx512f ? 64 : c.avx2_fma ? 32 : 8;
   const double bf16_factor = bf16 && c.avx512_bf16 ? 2 : 1;
   return c.mhz / 1000 * flops_per_cycle * bf16_factor;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// kAcc independent accumulator chains: more than latency x pipes (about 4 x 2 on current cores),
+// so the loop is bound by throughput. FLOPs per iteration are counted by the callers.
+constexpr int kAcc = 16;
+constexpr int64_t kIters = 1 << 14;
+
+__attribute__((target("avx512f,avx512bf16"))) double dpbf16_loop(int64_t rounds) {
+  __m512 acc[kAcc];
+  for (int k = 0; k < kAcc; ++k) acc[k] = _mm512_set1_ps(0.0f);
+  const __m512bh a = (__m512bh)_mm512_set1_epi16(0x3f80);  // 1.0 in bf16
+  const __m512bh b = (__m512bh)_mm512_set1_epi16(0x3c00);  // 2^-7: sums stay small and exact
+  for (int64_t r = 0; r < rounds; ++r)
+    for (int64_t i = 0; i < kIters; ++i)
+      for (int k = 0; k < kAcc; ++k) acc[k] = _mm512_dpbf16_ps(acc[k], a, b);
+  __m512 sum = acc[0];
+  for (int k = 1; k < kAcc; ++k) sum = _mm512_add_ps(sum, acc[k]);
+  return _mm512_reduce_add_ps(sum);
+}
+
+__attribute__((target("avx512f"))) double fma512_loop(int64_t rounds) {
+  __m512 acc[kAcc];
+  for (int k = 0; k < kAcc; ++k) acc[k] = _mm512_set1_ps(0.0f);
+  const __m512 a = _mm512_set1_ps(1.0f), b = _mm512_set1_ps(0x1p-20f);
+  for (int64_t r = 0; r < rounds; ++r)
+    for (int64_t i = 0; i < kIters; ++i)
+      for (int k = 0; k < kAcc; ++k) acc[k] = _mm512_fmadd_ps(a, b, acc[k]);
+  __m512 sum = acc[0];
+  for (int k = 1; k < kAcc; ++k) sum = _mm512_add_ps(sum, acc[k]);
+  return _mm512_reduce_add_ps(sum);
+}
+
+__attribute__((target("avx2,fma"))) double fma256_loop(int64_t rounds) {
+  __m256 acc[kAcc];
+  for (int k = 0; k < kAcc; ++k) acc[k] = _mm256_set1_ps(0.0f);
+  const __m256 a = _mm256_set1_ps(1.0f), b = _mm256_set1_ps(0x1p-20f);
+  for (int64_t r = 0; r < rounds; ++r)
+    for (int64_t i = 0; i < kIters; ++i)
+      for (int k = 0; k < kAcc; ++k) acc[k] = _mm256_fmadd_ps(a, b, acc[k]);
+  __m256 sum = acc[0];
+  for (int k = 1; k < kAcc; ++k) sum = _mm256_add_ps(sum, acc[k]);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, sum);
+  double total = 0;
+  for (float x : lanes) total += x;
+  return total;
+}
+
+}  // namespace
+
+double measured_peak_gflops_per_core(bool bf16, double seconds) {
+  const CpuInfo& c = cpu_info();
+  double (*loop)(int64_t) = nullptr;
+  double flops_per_round = 0;  // per round of kIters x kAcc instructions
+  if (bf16) {
+    if (!c.avx512_bf16) return 0;
+    loop = dpbf16_loop;
+    flops_per_round = 16.0 * 2 * 2;  // 16 float lanes, each 2 bf16 products and their sums
+  } else if (c.avx512f) {
+    loop = fma512_loop;
+    flops_per_round = 16.0 * 2;
+  } else if (c.avx2_fma) {
+    loop = fma256_loop;
+    flops_per_round = 8.0 * 2;
+  } else {
+    return 0;
+  }
+  flops_per_round *= static_cast<double>(kIters) * kAcc;
+  volatile double sink = loop(4);  // warm-up: the clock ramps up, vector units power on
+  int64_t rounds = 8;
+  double best = 0;  // best of several timings: an interruption only lowers one of them
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    const auto t0 = Clock::now();
+    sink = sink + loop(rounds);
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::max(best, flops_per_round * static_cast<double>(rounds) / s / 1e9);
+  }
+  return best;
 }
 
 std::string cpu_description() {

@@ -24,6 +24,13 @@ const CpuInfo& cpu_info();
 // lane). An estimate: CPUs with one 512-bit FMA pipe reach half. 0 when the clock is unknown.
 double peak_gflops_per_core(bool bf16);
 
+// Peak GFLOP/s of one core as measured: ~`seconds` of fused multiply-adds (float32), or of
+// AVX512-BF16 dot products (bf16), with enough independent accumulators to fill every pipe, on
+// the calling thread. It includes the real clock (turbo), which /proc/cpuinfo does not show in
+// virtual machines, so it is what a kernel can reach at most. Run it on an otherwise idle core.
+// 0 where the CPU lacks the instructions (bf16 without AVX512-BF16, or neither AVX-512 nor AVX2).
+double measured_peak_gflops_per_core(bool bf16, double seconds = 0.2);
+
 // "model, N cores, avx512_bf16" for benchmark and summary records.
 std::string cpu_description();
 
