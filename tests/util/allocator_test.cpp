@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -28,6 +29,27 @@ TEST(KeepFreedMemory, LargeAllocationsComeFromTheHeapAndStayReusable) {
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(mallinfo2().arena, heap);
   std::free(q);
+}
+
+// A thread's allocations reuse the memory the main heap keeps, instead of growing an arena of
+// the thread's own (which glibc unmaps again as soon as it is empty).
+TEST(KeepFreedMemory, ThreadsReuseTheMainHeap) {
+  ASSERT_TRUE(keep_freed_memory());
+  char* volatile kept = static_cast<char*>(std::malloc(size_t{48} << 20));  // leaves >= 48 MB free
+  ASSERT_NE(kept, nullptr);
+  std::memset(kept, 1, size_t{48} << 20);
+  std::free(kept);
+  long grew = -1;
+  std::thread t([&] {
+    const long before = static_cast<long>(mallinfo2().arena);  // heap memory of every arena
+    char* volatile p = static_cast<char*>(std::malloc(size_t{40} << 20));
+    ASSERT_NE(p, nullptr);
+    std::memset(p, 1, size_t{40} << 20);
+    grew = static_cast<long>(mallinfo2().arena) - before;
+    std::free(p);
+  });
+  t.join();
+  EXPECT_EQ(grew, 0) << "a thread's 40 MB block grew the heaps by " << grew << " bytes instead of reusing kept memory";
 }
 
 }  // namespace

@@ -12,7 +12,10 @@ bool keep_freed_memory() {
   // at the top of the heap before trimming) is "never" for the heaps a training step makes.
   const bool no_mmap = mallopt(M_MMAP_MAX, 0) == 1;
   const bool no_trim = mallopt(M_TRIM_THRESHOLD, INT_MAX) == 1;
-  return no_mmap && no_trim;
+  // Threads' own arenas are heaps of at most 64 MB that glibc unmaps as soon as they are empty,
+  // whatever the trim threshold: one arena for all keeps particles' memory too.
+  const bool one_arena = mallopt(M_ARENA_MAX, 1) == 1;
+  return no_mmap && no_trim && one_arena;
 }
 
 }  // namespace nosync::util
