@@ -74,6 +74,8 @@ std::string pm(const std::vector<double>& v, double factor = 100, int digits = 2
   return fmt::format("{:.{}f} ± {:.{}f}", factor * mean(v), digits, factor * stdev(v), digits);
 }
 
+constexpr int64_t kQuickTestImages = 2000;  // --quick: the first N test images
+
 // Budgets: steps per worker from epochs of the base training split, scaled.
 struct Budget {
   int64_t epoch_steps = 1;  // steps of one epoch of the base training split
@@ -831,6 +833,10 @@ int run_experiment(const Config& base_in, const ExperimentOptions& options) {
   const double scale = options.scale * (options.quick ? 0.25 : 1.0);
   // Exchanges keep their number per run when the budget shrinks.
   base.swarm.tau = std::max<int64_t>(1, std::llround(static_cast<double>(base.swarm.tau) * scale));
+  // A preview evaluates on part of the test set: at a quarter of the budget, evaluations (every
+  // worker, several times a run, val + test) are most of a run's time. Real data sets only
+  // (Fashion-MNIST and CIFAR-10 have 10,000 test images); a limit the user set stays.
+  if (options.quick && base.data.test_limit == 0 && base.data.format != "synthetic") base.data.test_limit = kQuickTestImages;
   const std::string out = !options.out_dir.empty() ? options.out_dir : options.quick ? "report/quick" : "report";
   fs::create_directories(out + "/sections");
   Budget budget;
@@ -885,11 +891,13 @@ int run_experiment(const Config& base_in, const ExperimentOptions& options) {
   const std::string header = fmt::format(
       "# NoSync's five claims, measured with this engine\n\n"
       "Written by `{}` on {}. Machine: {}. Mode: {} ({} seeds, budget scale {}, swarm.tau {}); this invocation took {} "
-      "({} runs, finished runs under {}/runs reused). Base config: model `{}`, data `{}` ({}), precision `{}`, batch {}.\n\n"
+      "({} runs, finished runs under {}/runs reused). Base config: model `{}`, data `{}` ({}{}), precision `{}`, batch {}.\n\n"
       "{}\n",
       options.command_line, now_utc(), util::cpu_description(), options.quick ? "quick preview" : "full",
       budget.seeds, budget.scale, base.swarm.tau, format_duration(took), runner.runs(), out, base.model.name, base.data.format,
-      base.data.format == "synthetic" ? "generated" : base.data.dir, base.train.precision, budget.batch, overview);
+      base.data.format == "synthetic" ? "generated" : base.data.dir,
+      base.data.test_limit > 0 ? fmt::format(", first {} test samples", base.data.test_limit) : "", base.train.precision,
+      budget.batch, overview);
   std::string failures;
   for (const auto& f : runner.failures()) failures += "- " + f + "\n";
   if (!failures.empty()) failures = "\n**Failed runs** (rerun the same command to retry them):\n\n" + failures + "\n";
