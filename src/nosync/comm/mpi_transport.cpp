@@ -267,6 +267,9 @@ struct MpiTransport::State {
 
   // ---- training thread ----
   void check_failure() const;  // with mutex held
+  // Copies copy_from into staged (unless nullptr: already copied there), stamps it with the next
+  // version's header, marks it fresh and ends a stage; announces the header to this rank's view.
+  void commit_staged(const float* copy_from, double fitness, int64_t step);
   void submit(Op& op);
 };
 
@@ -701,6 +704,28 @@ MpiTransport::~MpiTransport() {
 int MpiTransport::particle() const { return state_->rank; }
 int MpiTransport::particles() const { return state_->size; }
 
+void MpiTransport::State::commit_staged(const float* copy_from, double fitness, int64_t step) {
+  Header h;
+  {
+    std::lock_guard<std::mutex> lock(publish_mutex);
+    if (copy_from != nullptr) util::copy_floats(staged->w.get(), copy_from, numel);
+    h.particle = rank;
+    h.step = step;
+    h.fitness = fitness;
+    h.version = ++version;
+    staged->h = h;
+    staged_fresh = true;
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  staging = false;
+  stage_source = nullptr;
+  stage_claimed = false;
+  stage_copied = false;
+  headers[rank] = h;
+  wake = true;
+  comm_cv.notify_one();
+}
+
 void MpiTransport::publish(const torch::Tensor& weights, double fitness, int64_t step) {
   State& s = *state_;
   check_snapshot_tensor(weights, s.numel, "publish");
@@ -709,21 +734,7 @@ void MpiTransport::publish(const torch::Tensor& weights, double fitness, int64_t
     s.check_failure();
     NOSYNC_CHECK(!s.staging, "publish() between stage() and publish_staged()");
   }
-  Header h;
-  {
-    std::lock_guard<std::mutex> lock(s.publish_mutex);
-    util::copy_floats(s.staged->w.get(), weights.data_ptr<float>(), s.numel);
-    h.particle = s.rank;
-    h.step = step;
-    h.fitness = fitness;
-    h.version = ++s.version;
-    s.staged->h = h;
-    s.staged_fresh = true;
-  }
-  std::lock_guard<std::mutex> lock(s.mutex);
-  s.headers[s.rank] = h;
-  s.wake = true;
-  s.comm_cv.notify_one();
+  s.commit_staged(weights.data_ptr<float>(), fitness, step);
 }
 
 void MpiTransport::stage(const torch::Tensor& weights) {
@@ -757,25 +768,7 @@ void MpiTransport::publish_staged(double fitness, int64_t step) {
       s.check_failure();
     }
   }
-  Header h;
-  {
-    std::lock_guard<std::mutex> lock(s.publish_mutex);
-    if (copy_here != nullptr) util::copy_floats(s.staged->w.get(), copy_here, s.numel);
-    h.particle = s.rank;
-    h.step = step;
-    h.fitness = fitness;
-    h.version = ++s.version;
-    s.staged->h = h;
-    s.staged_fresh = true;
-  }
-  std::lock_guard<std::mutex> lock(s.mutex);
-  s.staging = false;
-  s.stage_source = nullptr;
-  s.stage_claimed = false;
-  s.stage_copied = false;
-  s.headers[s.rank] = h;
-  s.wake = true;
-  s.comm_cv.notify_one();
+  s.commit_staged(copy_here, fitness, step);
 }
 
 std::vector<Header> MpiTransport::headers() {
