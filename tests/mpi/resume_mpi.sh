@@ -55,7 +55,9 @@ for p in range(n):
     mine = [x for x in recs if x.get("particle") == p]
     at = max(i for i, x in enumerate(mine) if x["event"] == "resume")
     step = mine[at]["step"]
-    assert step >= 20 and (step % 20 == 0 or step == total), (p, "resumed from step", step)
+    # A periodic checkpoint (every 20 steps), or the one a rank writes when mpirun's SIGTERM
+    # ends the job after a peer failed (any step; verify_latest checked it).
+    assert step > 0, (p, "resumed from step", step)
     train = [x["step"] for x in mine[at:] if x["event"] == "train"]
     if step < total:
         assert train and step < train[0] <= step + 10, (p, step, train[:3])
