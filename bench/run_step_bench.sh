@@ -3,6 +3,7 @@
 #   nosync fp32 (channels-last)   vs PyTorch fp32 eager              (target >= 1.5x)
 #   nosync bf16 (channels-last)   vs PyTorch bf16 autocast + CL      (target >= 1.2x)
 #   nosync fp32                   vs a bare libtorch loop (cnn)      (target >= 0.98x)
+# Both sides use the BLAS libblas.so.3 resolves to (printed; docs/performance.md, "BLAS").
 # plus achieved GFLOP/s and the fraction of the CPU's peak, and the peak RSS of a one-particle
 # `nosync train` per model. Every (loop, model, threads) runs one round of SECONDS per ROUND,
 # rounds alternating over all of them, so drift in the machine's speed hits all alike.
@@ -76,6 +77,7 @@ for r in rows:
     cpu[key].append(r["samples_per_cpu_s"])
     if r["loop"] == "nosync":
         meta[(r["model"], r["precision"])] = (r["flops_per_sample"], r["peak_gflops_per_core"])
+        blas = r["blas"]
         measured[r["precision"]].append(r["measured_peak_gflops_per_core"])
 
 
@@ -98,6 +100,7 @@ def table(rates, title):
                   f"{vs_bare} | {gf:>12.1f} {100 * gf / (peak_f * t):>5.1f}% | {gb:>12.1f} {100 * gb / (peak_b * t):>5.1f}%")
 
 
+print(f"BLAS (float32 matrix products of nosync and PyTorch alike): {blas}")
 n = len(next(iter(wall.values())))
 table(wall, f"samples/s (wall clock), mean of {n} alternating rounds; ratios side by side")
 table(cpu, "samples per CPU second of the process (equals samples/s at 1 thread on an idle core; at 2 threads "

@@ -142,14 +142,14 @@ int main(int argc, char** argv) {
     std::cout << fmt::format(
         "{{\"loop\": \"{}\", \"model\": \"{}\", \"precision\": \"{}\", \"threads\": {}, \"samples_per_s\": {:.1f}, "
         "\"samples_per_cpu_s\": {:.1f}, \"flops_per_sample\": {:.0f}, \"peak_gflops_per_core\": {:.1f}, "
-        "\"measured_peak_gflops_per_core\": {:.1f}}}\n",
+        "\"measured_peak_gflops_per_core\": {:.1f}, \"blas\": \"{}\"}}\n",
         loop, model, prec, threads, rate, cpu_rate, flops,
         train::peak_gflops_per_core([&] {
           train::TrainOptions o;
           o.precision = prec;
           return o;
         }()),
-        measured_peak[prec == "bf16"]);
+        measured_peak[prec == "bf16"], util::blas_info().name);
   };
   line("nosync", precision, ours_n * batch / ours_s, ours_n * batch / ours_cpu);
   if (bare) line("bare_libtorch", "fp32", bare_n * batch / bare_s, bare_n * batch / bare_cpu);

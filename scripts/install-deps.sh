@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libtorch-dev python3-torch
+  libtorch-dev python3-torch libopenblas0-openmp
   libopenmpi-dev openmpi-bin
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev

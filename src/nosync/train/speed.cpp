@@ -23,7 +23,8 @@ int64_t cores_used(int64_t threads_total) {
 
 nlohmann::json speed_summary(const TrainOptions& options, double flops_per_sample, double samples_per_s,
                              int64_t cores) {
-  nlohmann::json s = {{"precision", resolved_precision(options)}, {"peak_rss_mib", util::peak_rss_mib()}};
+  nlohmann::json s = {{"precision", resolved_precision(options)}, {"peak_rss_mib", util::peak_rss_mib()},
+                      {"blas", util::blas_info().name}};
   if (flops_per_sample <= 0) return s;
   const double achieved = flops_per_sample * samples_per_s / 1e9;
   const double peak = peak_gflops_per_core(options) * static_cast<double>(cores);

@@ -1,8 +1,12 @@
 // CPU detection from /proc/cpuinfo (Linux); the peak-rate model is documented in machine.h.
 #include "nosync/util/machine.h"
 
+#include <dlfcn.h>
 #include <immintrin.h>
 #include <sys/resource.h>
+
+#include <climits>
+#include <cstdlib>
 
 #include <algorithm>
 #include <chrono>
@@ -161,6 +165,56 @@ double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024;  // Linux reports KiB
+}
+
+BlasInfo classify_blas(const std::string& path, int openblas_parallel) {
+  BlasInfo b;
+  b.path = path;
+  const auto has = [&](const char* part) { return path.find(part) != std::string::npos; };
+  if (path.empty()) {
+    b.name = "none loaded";
+  } else if (openblas_parallel >= 0 || has("openblas")) {
+    b.name = openblas_parallel == 2 ? "OpenBLAS (openmp)" : openblas_parallel == 1 ? "OpenBLAS (pthreads)"
+             : openblas_parallel == 0                     ? "OpenBLAS (serial)"
+                                                          : "OpenBLAS";
+    if (openblas_parallel == 1)
+      b.advice = fmt::format(
+          "float32 matrix products use OpenBLAS's pthreads build ({}), which runs its own threads and ignores "
+          "train.threads, so particles sharing the cores oversubscribe them; install libopenblas0-openmp and "
+          "select it with `update-alternatives --config libblas.so.3-x86_64-linux-gnu`",
+          path);
+  } else if (has("blis")) {
+    b.name = "BLIS";
+  } else if (has("mkl")) {
+    b.name = "MKL";
+  } else if (has("/blas/libblas") || has("libblas.so")) {
+    b.name = "reference BLAS";
+    b.reference = true;
+    b.advice = fmt::format(
+        "float32 matrix products (fp32 linear layers, the mlp) run on the reference BLAS ({}), about 10x "
+        "slower than an optimized one; install libopenblas0-openmp (scripts/install-deps.sh does)",
+        path);
+  } else {
+    b.name = "unknown";
+  }
+  return b;
+}
+
+const BlasInfo& blas_info() {
+  static const BlasInfo info = [] {
+    std::string path;
+    if (void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_")) {
+      Dl_info where{};
+      if (dladdr(sgemm, &where) != 0 && where.dli_fname != nullptr) {
+        char resolved[PATH_MAX];
+        path = realpath(where.dli_fname, resolved) != nullptr ? resolved : where.dli_fname;
+      }
+    }
+    int parallel = -1;
+    if (void* get = dlsym(RTLD_DEFAULT, "openblas_get_parallel")) parallel = reinterpret_cast<int (*)()>(get)();
+    return classify_blas(path, parallel);
+  }();
+  return info;
 }
 
 }  // namespace nosync::util

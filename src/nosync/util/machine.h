@@ -34,6 +34,23 @@ double measured_peak_gflops_per_core(bool bf16, double seconds = 0.2);
 // "model, N cores, avx512_bf16" for benchmark and summary records.
 std::string cpu_description();
 
+// The BLAS library that ATen's float32 matrix products call (linear layers in fp32, the mlp):
+// libtorch links libblas.so.3, which Debian resolves through update-alternatives. The Netlib
+// reference BLAS (libblas3) runs them about 10x slower than OpenBLAS on one core.
+struct BlasInfo {
+  std::string path;      // resolved file of the library that defines sgemm_ ("" if none is loaded)
+  std::string name;      // "OpenBLAS (openmp)", "reference BLAS", "BLIS", "MKL", "unknown"
+  bool reference = false;
+  std::string advice;    // non-empty when nosync will be slow with this library: what to install
+};
+
+// Classifies a BLAS by the resolved path of its file; `openblas_parallel` is what
+// openblas_get_parallel() returns (0 sequential, 1 pthreads, 2 OpenMP; -1 when not OpenBLAS).
+BlasInfo classify_blas(const std::string& path, int openblas_parallel);
+
+// The BLAS of this process (looked up once, by the symbol sgemm_).
+const BlasInfo& blas_info();
+
 // Peak resident set size of this process so far, in MiB (getrusage).
 double peak_rss_mib();
 
