@@ -293,10 +293,13 @@ TEST(Trainer, ChannelsLastTrainsLikeContiguous) {
   }
 }
 
-// The fused flat SGD follows torch::optim::SGD step by step (momentum, weight decay, Nesterov).
+// The fused flat SGD follows torch::optim::SGD step by step (momentum, weight decay, Nesterov;
+// and plain SGD without momentum).
 TEST(Trainer, FlatSgdMatchesTorchSgd) {
   const auto splits = small_synthetic();
-  for (bool nesterov : {false, true}) {
+  for (int variant : {0, 1, 2}) {
+    const bool nesterov = variant == 1;
+    const double momentum = variant == 2 ? 0.0 : 0.9;
     torch::manual_seed(6);
     auto net = models::build_model({"cnn", 0.5, 0}, splits.train.shape(), splits.train.num_classes);
     torch::manual_seed(6);
@@ -305,7 +308,7 @@ TEST(Trainer, FlatSgdMatchesTorchSgd) {
     o.batch_size = 32;
     o.schedule = "constant";
     o.lr = 0.05;
-    o.momentum = 0.9;
+    o.momentum = momentum;
     o.weight_decay = 1e-3;
     o.nesterov = nesterov;
     o.channels_last = false;
@@ -322,7 +325,9 @@ TEST(Trainer, FlatSgdMatchesTorchSgd) {
     const auto ours = net->parameters(), theirs = ref->parameters();
     for (size_t i = 0; i < ours.size(); ++i)
       EXPECT_TRUE(torch::allclose(ours[i], theirs[i], 1e-4, 1e-6))
-          << "nesterov " << nesterov << " parameter " << i << " max diff " << (ours[i] - theirs[i]).abs().max().item<float>();
+          << "variant " << variant << " parameter " << i << " max diff "
+          << (ours[i] - theirs[i]).abs().max().item<float>();
+    if (momentum == 0) continue;  // PyTorch keeps no momentum buffer then
     // The checkpointed momentum buffers are PyTorch's.
     const auto state = trainer.optimizer_state();
     ASSERT_EQ(state.size(), ours.size());

@@ -111,23 +111,33 @@ namespace {
 
 // PyTorch's SGD (dampening 0) on flat float buffers in one pass instead of ~4 tensor operations
 // per parameter: d = g + wd * p; v = m * v + d; p -= lr * (nesterov ? d + m * v : v).
+// The chunk loop takes its own copies of the scalars and restrict pointers: with the scalars
+// read through the closure, every store to p could alias them, so each iteration reloaded them
+// and nothing vectorized (perf: the update cost 1.4 ms per cnn step, more on two threads).
+void sgd_chunk(float* __restrict p, const float* __restrict g, float* __restrict v, int64_t n, const float lr,
+               const float momentum, const float weight_decay, const bool nesterov) {
+  if (momentum == 0) {
+    for (int64_t i = 0; i < n; ++i) p[i] -= lr * (g[i] + weight_decay * p[i]);
+  } else if (nesterov) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float d = g[i] + weight_decay * p[i];
+      const float m = momentum * v[i] + d;
+      v[i] = m;
+      p[i] -= lr * (d + momentum * m);
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      const float m = momentum * v[i] + (g[i] + weight_decay * p[i]);
+      v[i] = m;
+      p[i] -= lr * m;
+    }
+  }
+}
+
 void sgd_update(float* p, const float* g, float* v, int64_t n, float lr, float momentum, float weight_decay,
                 bool nesterov) {
-  at::parallel_for(0, n, 1 << 15, [&](int64_t begin, int64_t end) {
-    if (momentum == 0) {
-      for (int64_t i = begin; i < end; ++i) p[i] -= lr * (g[i] + weight_decay * p[i]);
-    } else if (nesterov) {
-      for (int64_t i = begin; i < end; ++i) {
-        const float d = g[i] + weight_decay * p[i];
-        v[i] = momentum * v[i] + d;
-        p[i] -= lr * (d + momentum * v[i]);
-      }
-    } else {
-      for (int64_t i = begin; i < end; ++i) {
-        v[i] = momentum * v[i] + (g[i] + weight_decay * p[i]);
-        p[i] -= lr * v[i];
-      }
-    }
+  at::parallel_for(0, n, 1 << 15, [=](int64_t begin, int64_t end) {
+    sgd_chunk(p + begin, g + begin, v + begin, end - begin, lr, momentum, weight_decay, nesterov);
   });
 }
 
