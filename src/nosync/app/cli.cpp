@@ -28,7 +28,6 @@
 #include "nosync/util/allocator.h"
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
-#include "nosync/util/machine.h"
 
 namespace nosync::app {
 
@@ -207,8 +206,7 @@ int run_train(const TrainArgs& args) {
   train::RunControl control;
   SignalScope signals(&control);
   set_threads(config.train.threads);
-  if (config.run.progress != "quiet" && !util::blas_info().advice.empty())
-    std::cerr << "nosync: warning: " << util::blas_info().advice << "\n";
+  warn_if_slow_blas(config.run.progress);
   const data::Splits splits = data::load_splits(config.data);
 
   std::error_code ec;

@@ -3,8 +3,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <iostream>
 
 #include <fmt/format.h>
+
+#include "nosync/util/machine.h"
 
 namespace nosync::app {
 
@@ -83,6 +86,11 @@ void ConsoleObserver::on_resume(int64_t step, const std::string& dir) {
 void ConsoleObserver::finish() {
   if (live_shown_ && !quiet_) std::fprintf(stderr, "\n");
   live_shown_ = false;
+}
+
+void warn_if_slow_blas(const std::string& progress) {
+  const std::string& advice = util::blas_info().advice;
+  if (progress != "quiet" && !advice.empty()) std::cerr << "nosync: warning: " << advice << "\n";
 }
 
 }  // namespace nosync::app

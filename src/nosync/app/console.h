@@ -36,6 +36,9 @@ class ConsoleObserver : public train::Observer {
 
 std::string format_duration(double seconds);
 
+// Prints util::blas_info().advice as a warning on stderr, if any, unless progress is "quiet".
+void warn_if_slow_blas(const std::string& progress);
+
 // A two-column table with a title, e.g. the end-of-run summary.
 std::string format_table(const std::string& title, const std::vector<std::pair<std::string, std::string>>& rows);
 

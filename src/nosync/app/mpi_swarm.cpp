@@ -298,6 +298,7 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
   at::set_num_threads(threads);
   const data::Splits splits = data::load_splits(config.data);
   const bool talk = rank == 0 && config.run.progress != "quiet";
+  if (rank == 0) warn_if_slow_blas(config.run.progress);
   if (talk) {
     std::cerr << "# effective config (" << run_dir << "/config.toml)\n" << effective << "\n";
     std::cerr << fmt::format("data: {} train, {} val, {} test samples of {}x{}x{} ({})\n", splits.train.size(),
