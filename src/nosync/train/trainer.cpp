@@ -113,7 +113,7 @@ namespace {
 // per parameter: d = g + wd * p; v = m * v + d; p -= lr * (nesterov ? d + m * v : v).
 // The chunk loop takes its own copies of the scalars and restrict pointers: with the scalars
 // read through the closure, every store to p could alias them, so each iteration reloaded them
-// and nothing vectorized (perf: the update cost 1.4 ms per cnn step, more on two threads).
+// and nothing vectorized (perf, fp32 cnn at two threads: 3.9 % of all samples before, 1.5 % after).
 void sgd_chunk(float* __restrict p, const float* __restrict g, float* __restrict v, int64_t n, const float lr,
                const float momentum, const float weight_decay, const bool nesterov) {
   if (momentum == 0) {
