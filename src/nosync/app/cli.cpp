@@ -327,7 +327,7 @@ int main(int argc, char** argv) {
       "experiment", "rerun the NoSync paper's claims and write report/claims.md (docs/experiments.md)");
   experiment_cmd->add_option("claims", experiment_options.claims, "1 2 3 4 5 sensitivity, or all")->required();
   experiment_cmd->add_flag("--quick", experiment_options.quick,
-                           "preview: budgets x 0.25, 2 seeds, first 2,000 test images; ~12 minutes on 2 cores; writes "
+                           "preview: budgets x 0.25, 2 seeds, first 2,000 test images; ~11 minutes on 2 cores; writes "
                            "report/quick/");
   experiment_cmd->add_option("--scale", experiment_options.scale, "multiply every step budget by this factor")
       ->capture_default_str();
