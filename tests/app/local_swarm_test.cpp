@@ -123,7 +123,9 @@ TEST_F(LocalSwarm, NaNParticleIsRespawnedAndTheRunRecovers) {
   EXPECT_TRUE(warned) << "no warning naming particle 1 and step 30";
   // The NaN particle was never an attractor.
   for (const auto& e : events("nan", "exchange")) {
-    if (e["step"] == 30) EXPECT_NE(e["attractor"], 1);
+    if (e["step"] == 30) {
+      EXPECT_NE(e["attractor"], 1);
+    }
   }
   EXPECT_GT(s["best"]["test_accuracy"].get<double>(), 0.85);
   EXPECT_GT(s["average"]["test_accuracy"].get<double>(), 0.85);
