@@ -42,7 +42,7 @@ class LocalSwarm : public ::testing::Test {
     const auto splits = data::load_splits(c.data);
     const std::string dir = tmp_.file(name);
     std::filesystem::create_directories(dir);
-    ConsoleObserver console("quiet", 100);
+    ConsoleSink console("quiet", 100);
     return run_local_swarm(c, splits, dir, to_toml(c), console);
   }
   std::vector<nlohmann::json> events(const std::string& name, const std::string& kind) {
@@ -76,7 +76,7 @@ TEST_F(LocalSwarm, NoSyncLearnsAndReportsAllThreeModels) {
 }
 
 TEST_F(LocalSwarm, EveryBaselineLearns) {
-  for (const std::string algo : {"sync", "local-sgd", "easgd"}) {
+  for (const std::string algo : {"sync", "local-sgd", "easgd", "diloco"}) {
     const auto s = run(swarm_config(algo, 2), algo);
     EXPECT_EQ(s["algo"], algo);
     EXPECT_GT(s["best"]["test_accuracy"].get<double>(), 0.85) << algo;
@@ -198,7 +198,7 @@ void expect_same_tensors(const std::string& a, const std::string& b) {
 TEST_F(LocalSwarm, ResumeAfterACrashIsBitIdentical) {
   struct Case { std::string algo, attractor; };
   for (const Case& k : {Case{"nosync", "pso"}, Case{"nosync", "mean"}, Case{"easgd", ""}, Case{"local-sgd", ""},
-                        Case{"sync", ""}}) {
+                        Case{"sync", ""}, Case{"diloco", ""}}) {
     SCOPED_TRACE(k.algo + " " + k.attractor);
     auto c = swarm_config(k.algo, 2);
     if (!k.attractor.empty()) c.swarm.attractor = k.attractor;
@@ -209,7 +209,7 @@ TEST_F(LocalSwarm, ResumeAfterACrashIsBitIdentical) {
     run(c, cut);
     rewind_to_step_30(tmp_.file(cut), 2);
     const auto splits = data::load_splits(c.data);
-    ConsoleObserver console("quiet", 100);
+    ConsoleSink console("quiet", 100);
     const auto s = run_local_swarm(c, splits, tmp_.file(cut), to_toml(c), console, /*resume_particles=*/2);
     EXPECT_EQ(s["steps"], 60);
     for (int p = 0; p < 2; ++p) {
@@ -250,7 +250,7 @@ TEST_F(LocalSwarm, ResumeWithMoreOrFewerParticles) {
   ASSERT_EQ(grown.size(), 5u);
   EXPECT_TRUE(grown[4].optimizer.empty());
   EXPECT_EQ(grown[4].state.at("trainer").at("step"), 30);
-  ConsoleObserver console("quiet", 100);
+  ConsoleSink console("quiet", 100);
   const auto s = run_local_swarm(c, splits, tmp_.file("resize"), to_toml(c), console, /*resume_particles=*/3);
   EXPECT_EQ(s["particles"], 5);
   EXPECT_EQ(s["steps"], 60);

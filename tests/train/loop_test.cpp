@@ -8,6 +8,7 @@
 
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/loop.h"
+#include "nosync/train/trainer.h"
 #include "nosync/train/speed.h"
 #include "nosync/util/machine.h"
 #include "nosync/util/error.h"
@@ -45,10 +46,10 @@ RunSetup setup_for(const std::string& run_dir, const std::string& model, int64_t
   return s;
 }
 
-class StopAt : public Observer {
+class StopAt : public EventSink {
  public:
   explicit StopAt(int64_t step) : stop_step_(step) {}
-  void on_step(const Progress& p) override { step_ = p.step; }
+  void stepped(const StepEvent& p) override { step_ = p.step; }
   bool should_stop() override { return step_ >= stop_step_; }
 
  private:
@@ -78,7 +79,7 @@ class LoopTest : public ::testing::Test {
 };
 
 TEST_F(LoopTest, LearnsAndWritesTheRunFiles) {
-  Observer quiet;
+  EventSink quiet;
   auto s = setup_for(dir_.file("run"), "mlp", 60);
   s.data.augment_crop = 0;
   s.data.augment_flip = false;
@@ -108,7 +109,7 @@ TEST_F(LoopTest, LearnsAndWritesTheRunFiles) {
 }
 
 TEST_F(LoopTest, SameSeedOneThreadIsBitIdentical) {
-  Observer quiet;
+  EventSink quiet;
   run_single(setup_for(dir_.file("a"), "cnn", 25), splits_, quiet);
   run_single(setup_for(dir_.file("b"), "cnn", 25), splits_, quiet);
   expect_same_tensors(read_checkpoint(dir_.file("a")).model, read_checkpoint(dir_.file("b")).model);
@@ -120,7 +121,7 @@ TEST_F(LoopTest, SameSeedOneThreadIsBitIdentical) {
 
 void check_resume(const std::string& root, const data::Splits& splits, const std::string& model,
                   const std::string& optimizer) {
-  Observer quiet;
+  EventSink quiet;
   auto straight = setup_for(root + "/straight", model, 40);
   straight.train.optimizer = optimizer;
   run_single(straight, splits, quiet);
@@ -146,14 +147,14 @@ TEST_F(LoopTest, ResumeIsBitIdenticalSgd) { check_resume(dir_.path(), splits_, "
 TEST_F(LoopTest, ResumeIsBitIdenticalAdamWWithBatchNorm) { check_resume(dir_.path(), splits_, "resnet", "adamw"); }
 
 TEST_F(LoopTest, ResumeWithoutCheckpointIsUserError) {
-  Observer quiet;
+  EventSink quiet;
   auto s = setup_for(dir_.file("empty"), "mlp", 10);
   s.resume = true;
   EXPECT_THROW(run_single(s, splits_, quiet), UserError);
 }
 
 TEST_F(LoopTest, DivergenceIsReported) {
-  Observer quiet;
+  EventSink quiet;
   auto s = setup_for(dir_.file("nan"), "mlp", 30);
   s.train.lr = 1e6;
   s.train.momentum = 0.99;

@@ -22,9 +22,11 @@
 #include "nosync/app/signals.h"
 #include "nosync/app/supervise.h"
 #include "nosync/data/dataset.h"
+#include "nosync/swarm/algo.h"
 #include "nosync/swarm/worker.h"
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/loop.h"
+#include "nosync/train/trainer.h"
 #include "nosync/util/allocator.h"
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
@@ -82,7 +84,7 @@ void print_summary(const train::RunResult& r, const std::string& run_dir) {
       {"epochs", fmt::format("{:.2f}", r.epochs)},
       {"wall time", format_duration(r.wall_s)},
       {"samples/s (training)", fmt::format("{:.0f}", r.samples_per_s)}};
-  if (const std::string speed = speed_line(r.summary); !speed.empty()) rows.emplace_back("GFLOP/s (training)", speed);
+  if (const std::string speed = speed_line(r.summary.to_json()); !speed.empty()) rows.emplace_back("GFLOP/s (training)", speed);
   rows.emplace_back("parameters", std::to_string(r.parameters));
   rows.emplace_back("run directory", run_dir);
   std::cout << format_table("summary", rows);
@@ -180,7 +182,8 @@ int run_train(const TrainArgs& args) {
                                   config.swarm.algo),
                       "start a new run for another algorithm");
     // Fail now, before loading data, if the run has no usable checkpoint.
-    train::resolve_checkpoint_dir(saved_algo == "single" ? run_dir : run_dir + "/checkpoints/particle-0");
+    train::resolve_checkpoint_dir(swarm::parse_algo(saved_algo) == swarm::Algo::kSingle ? run_dir
+                                                                                       : run_dir + "/checkpoints/particle-0");
     if (mpi) return run_mpi_train(config, run_dir, saved_particles, timestamp_dir, print_swarm_summary);
   } else {
     config = load_config(args.config_file.empty() ? std::nullopt : std::optional(args.config_file), args.overrides);
@@ -195,8 +198,7 @@ int run_train(const TrainArgs& args) {
   const std::string effective = to_toml(config);
 
   // Everything is validated before any work or any file is written.
-  const int particles = particle_count(config);
-  for (int i = 0; i < particles; ++i) particle_train_options(config, i, particles);
+  plan_swarm(config, particle_count(config));  // checks swarm.overrides
   if (config.swarm.group_size > 1)
     throw UserError(fmt::format("swarm.group_size = {} needs an MPI job (groups are sets of MPI ranks)",
                                 config.swarm.group_size),
@@ -213,15 +215,10 @@ int run_train(const TrainArgs& args) {
   fs::create_directories(run_dir, ec);
   if (ec) throw UserError(fmt::format("{}: cannot create run directory: {}", run_dir, ec.message()));
   util::write_file_atomic(run_dir + "/config.toml", effective);
-  if (config.run.progress != "quiet") {
-    std::cerr << "# effective config (" << run_dir << "/config.toml)\n" << effective << "\n";
-    std::cerr << fmt::format("data: {} train, {} val, {} test samples of {}x{}x{} ({})\n", splits.train.size(),
-                             splits.val.size(), splits.test.size(), splits.train.shape().channels,
-                             splits.train.shape().height, splits.train.shape().width, splits.train.source);
-  }
+  if (config.run.progress != "quiet") print_run_header(run_dir, effective, splits);
 
-  if (config.swarm.algo != "single") {
-    ConsoleObserver console(config.run.progress, config.train.log_every);
+  ConsoleSink console(config.run.progress, config.train.log_every);
+  if (swarm::parse_algo(config.swarm.algo) != swarm::Algo::kSingle) {
     try {
       const auto s = run_local_swarm(config, splits, run_dir, effective, console, resume ? saved_particles : 0,
                                      &control);
@@ -234,7 +231,6 @@ int run_train(const TrainArgs& args) {
 
   train::RunSetup setup = single_run_setup(config, run_dir, effective, resume);
   setup.control = &control;
-  ConsoleObserver console(config.run.progress, config.train.log_every);
   const train::RunResult result = train::run_single(setup, splits, console);
   console.finish();
   if (!result.completed && control.stop.load()) {
@@ -310,7 +306,7 @@ int main(int argc, char** argv) {
   auto* compare_cmd = app.add_subcommand("compare", "run several algorithms under one budget and report side by side");
   compare_cmd->add_option("--config", compare_config, "TOML config file shared by every run")->check(CLI::ExistingFile);
   compare_cmd->add_option("--set", compare_overrides, "override a key: section.key=value (repeatable)")->take_all();
-  compare_cmd->add_option("--algos", compare_algos, "comma-separated: single,sync,local-sgd,easgd,nosync")
+  compare_cmd->add_option("--algos", compare_algos, "comma-separated, from: " + fmt::format("{}", fmt::join(swarm::algo_names(), ",")))
       ->capture_default_str();
   compare_cmd->add_option("--budget", compare_options.budget,
                           "samples: equal total samples; steps: equal steps per worker")

@@ -10,6 +10,7 @@
 #include "nosync/app/console.h"
 #include "nosync/app/local_swarm.h"
 #include "nosync/app/run_record.h"
+#include "nosync/swarm/algo.h"
 #include "nosync/train/loop.h"
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
@@ -18,25 +19,23 @@ namespace nosync::app {
 
 namespace fs = std::filesystem;
 
+// Trains one configuration in this process; returns its summary as reports read it.
 nlohmann::json run_in_process(const Config& config, const data::Splits& splits, const std::string& dir,
                               const std::string& config_toml) {
-  ConsoleObserver console(config.run.progress, config.train.log_every);
-  if (config.swarm.algo != "single") return run_local_swarm(config, splits, dir, config_toml, console);
-  const auto r = train::run_single(single_run_setup(config, dir, config_toml, /*resume=*/false), splits, console);
+  ConsoleSink console(config.run.progress, config.train.log_every);
+  if (swarm::parse_algo(config.swarm.algo) != swarm::Algo::kSingle)
+    return run_local_swarm(config, splits, dir, config_toml, console);
+  train::run_single(single_run_setup(config, dir, config_toml, /*resume=*/false), splits, console);
   console.finish();
-  nlohmann::json s = r.summary;
-  const nlohmann::json one = {{"test_accuracy", r.test.accuracy}, {"test_loss", r.test.loss}};
-  s["best"] = s["average"] = s["ensemble"] = one;
-  s["particles"] = 1;
-  s["algo"] = "single";
-  return s;
+  return read_run(dir).summary;  // a single worker's best, average and ensemble are the worker
 }
 
 int run_compare(const Config& base, const CompareOptions& options) {
-  static const std::vector<std::string> known = {"single", "sync", "local-sgd", "easgd", "nosync"};
+  const auto& known = swarm::algo_names();
   for (const auto& a : options.algos)
     if (std::find(known.begin(), known.end(), a) == known.end())
-      throw UserError(fmt::format("--algos: unknown algorithm '{}'", a), "choose from single,sync,local-sgd,easgd,nosync");
+      throw UserError(fmt::format("--algos: unknown algorithm '{}'", a),
+                      fmt::format("choose from {}", fmt::join(known, ",")));
   if (options.budget != "samples" && options.budget != "steps")
     throw UserError(fmt::format("--budget: '{}' is not samples or steps", options.budget));
   if (fs::exists(options.out_dir + "/compare.json"))

@@ -11,6 +11,7 @@
 
 #include <toml++/toml.h>
 
+#include "nosync/swarm/algo.h"
 #include "nosync/util/error.h"
 
 namespace nosync::app {
@@ -141,16 +142,19 @@ const std::vector<Field>& fields() {
 
       make_field("swarm.algo", &C::swarm, &swarm::SwarmOptions::algo,
                  "training algorithm: one worker, or N particles with NoSync or a baseline", 1, 0,
-                 {"single", "sync", "local-sgd", "easgd", "nosync"}),
+                 swarm::algo_names()),
       make_field("swarm.particles", &C::swarm, &swarm::SwarmOptions::particles,
                  "workers (0 = one per core, under mpirun the job's size; single uses 1)", 0, 4096),
       make_field("swarm.tau", &C::swarm, &swarm::SwarmOptions::tau,
-                 "steps between exchanges (nosync, local-sgd, easgd)", 1, 1e9),
+                 "steps between exchanges (nosync, local-sgd, easgd; diloco: inner steps H)", 1, 1e9),
       make_field("swarm.period_s", &C::swarm, &swarm::SwarmOptions::period_s,
                  "nosync: seconds between exchanges instead of tau steps (0 = use tau)", 0, 1e6),
       make_field("swarm.attractor", &C::swarm, &swarm::SwarmOptions::attractor,
                  "nosync attractor: best particle, best in ring, swarm mean, or PSO personal+global best", 1, 0,
                  {"gbest", "lbest", "mean", "pso"}),
+      make_field("swarm.mean_form", &C::swarm, &swarm::SwarmOptions::mean_form,
+                 "attractor = mean: average of what the swarm has published (nobody waits), or one all-reduce "
+                 "at the same step on every particle (lock-step, never stale)", 1, 0, {"fetch", "allreduce"}),
       make_field("swarm.lbest_k", &C::swarm, &swarm::SwarmOptions::lbest_k,
                  "lbest: neighbours on each side in the ring", 1, 4096),
       make_field("swarm.c1", &C::swarm, &swarm::SwarmOptions::c1, "pso: weight of the personal best", 0, 4),
@@ -181,6 +185,10 @@ const std::vector<Field>& fields() {
                  "easgd: elastic coefficient per exchange", 0, 1),
       make_field("swarm.sync_scale_lr", &C::swarm, &swarm::SwarmOptions::sync_scale_lr,
                  "sync: multiply the learning rate by the number of workers"),
+      make_field("swarm.outer_lr", &C::swarm, &swarm::SwarmOptions::outer_lr,
+                 "diloco: learning rate of the outer Nesterov step on the averaged pseudo-gradient", 0, 10),
+      make_field("swarm.outer_momentum", &C::swarm, &swarm::SwarmOptions::outer_momentum,
+                 "diloco: momentum of the outer Nesterov step", 0, 0.999999),
       make_field("swarm.fault", &C::swarm, &swarm::SwarmOptions::fault,
                  "fault injection for tests: nan:particle=P:step=S, slow:particle=P:factor=F, "
                  "throw:particle=P:step=S, and under MPI throw|kill|stall:rank=R:step=S (comma-separated; "
@@ -409,6 +417,10 @@ void check_consistency(const Config& config) {
   if (sw.period_s > 0 && sw.algo != "nosync")
     throw UserError(fmt::format("swarm.period_s = {} applies to swarm.algo = nosync only, not {}", sw.period_s, sw.algo),
                     "the collective baselines exchange every swarm.tau steps: set swarm.period_s = 0");
+  if (sw.period_s > 0 && sw.mean_form == "allreduce")
+    throw UserError("swarm.period_s > 0 cannot be combined with swarm.mean_form = allreduce",
+                    "the all-reduce mean needs every particle at the same step: set swarm.period_s = 0 or "
+                    "swarm.mean_form = fetch");
   if (sw.period_s > 0 && sw.deterministic)
     throw UserError("swarm.period_s > 0 cannot be combined with swarm.deterministic = true",
                     "deterministic runs exchange by step count: set swarm.period_s = 0 or use swarm.tau");

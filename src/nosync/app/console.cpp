@@ -28,19 +28,24 @@ std::string format_table(const std::string& title, const std::vector<std::pair<s
   return out + rule;
 }
 
-ConsoleObserver::ConsoleObserver(const std::string& mode, int64_t log_every) : log_every_(log_every) {
+ConsoleSink::ConsoleSink(const std::string& mode, int64_t log_every) : log_every_(log_every) {
   quiet_ = mode == "quiet";
   live_ = mode == "live" || (mode == "auto" && isatty(STDERR_FILENO));
 }
 
-void ConsoleObserver::line(const std::string& text) {
+void ConsoleSink::message_line(const std::string& text) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  line(text);
+}
+
+void ConsoleSink::line(const std::string& text) {
   if (quiet_) return;
   std::fprintf(stderr, "%s%s\n", live_shown_ ? "\r\033[K" : "", text.c_str());
   live_shown_ = false;
   std::fflush(stderr);
 }
 
-std::string ConsoleObserver::status(const train::Progress& p) const {
+std::string ConsoleSink::status(const train::StepEvent& p) const {
   const double rate = p.step > 0 ? p.elapsed_s / p.step : 0;
   std::string s = fmt::format("epoch {:.2f} step {}/{} loss {:.4f} lr {:.4g}", p.epoch, p.step, p.total_steps,
                               p.train_loss, p.lr);
@@ -49,13 +54,17 @@ std::string ConsoleObserver::status(const train::Progress& p) const {
   return s;
 }
 
-void ConsoleObserver::on_start(int64_t total_steps, int64_t steps_per_epoch, int64_t parameters) {
-  steps_per_epoch_ = steps_per_epoch;
-  line(fmt::format("training {} steps ({} per epoch), {} parameters", total_steps, steps_per_epoch, parameters));
+void ConsoleSink::started(const train::StartEvent& e) {
+  if (!followed(e.particle)) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (e.particle < 0)
+    line(fmt::format("training {} steps ({} per epoch), {} parameters", e.total_steps, e.steps_per_epoch,
+                     e.parameters));
 }
 
-void ConsoleObserver::on_step(const train::Progress& p) {
-  if (quiet_) return;
+void ConsoleSink::stepped(const train::StepEvent& p) {
+  if (quiet_ || !followed(p.particle)) return;
+  std::lock_guard<std::mutex> lock(mutex_);
   if (live_) {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_draw_ < std::chrono::milliseconds(200) && p.step != p.total_steps) return;
@@ -68,24 +77,38 @@ void ConsoleObserver::on_step(const train::Progress& p) {
   }
 }
 
-void ConsoleObserver::on_eval(const train::Progress& p) {
-  last_val_accuracy_ = p.val->accuracy;
+void ConsoleSink::evaluated(const train::EvalEvent& e) {
+  if (!followed(e.particle)) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  last_val_accuracy_ = e.val.accuracy;
   line(fmt::format("eval  epoch {:.2f} step {}: val loss {:.4f} acc {:.2f}% | test loss {:.4f} acc {:.2f}% ({})",
-                   p.epoch, p.step, p.val->loss, 100 * p.val->accuracy, p.test->loss, 100 * p.test->accuracy,
-                   format_duration(p.elapsed_s)));
+                   e.epoch, e.step, e.val.loss, 100 * e.val.accuracy, e.test.loss, 100 * e.test.accuracy,
+                   format_duration(e.elapsed_s)));
 }
 
-void ConsoleObserver::on_checkpoint(const std::string& dir) {
-  if (!live_) line("checkpoint " + dir);
+void ConsoleSink::checkpointed(const train::CheckpointEvent& e) {
+  if (!followed(e.particle)) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!live_ && e.particle < 0) line("checkpoint " + e.dir);
 }
 
-void ConsoleObserver::on_resume(int64_t step, const std::string& dir) {
-  line(fmt::format("resuming at step {} from {}", step, dir));
+void ConsoleSink::resumed(const train::ResumeEvent& e) {
+  if (!followed(e.particle)) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  line(fmt::format("resuming at step {} from {}", e.step, e.dir));
 }
 
-void ConsoleObserver::finish() {
+void ConsoleSink::finish() {
+  std::lock_guard<std::mutex> lock(mutex_);
   if (live_shown_ && !quiet_) std::fprintf(stderr, "\n");
   live_shown_ = false;
+}
+
+void print_run_header(const std::string& run_dir, const std::string& effective_config, const data::Splits& splits) {
+  std::cerr << "# effective config (" << run_dir << "/config.toml)\n" << effective_config << "\n";
+  std::cerr << fmt::format("data: {} train, {} val, {} test samples of {}x{}x{} ({})\n", splits.train.size(),
+                           splits.val.size(), splits.test.size(), splits.train.shape().channels,
+                           splits.train.shape().height, splits.train.shape().width, splits.train.source);
 }
 
 void warn_if_slow_blas(const std::string& progress) {

@@ -4,37 +4,49 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
-#include "nosync/train/loop.h"
+#include <mutex>
+
+#include "nosync/data/dataset.h"
+#include "nosync/train/events.h"
 
 namespace nosync::app {
 
-class ConsoleObserver : public train::Observer {
+// Prints the events of a single worker, or of particle 0 of a swarm (metrics.jsonl has everyone),
+// and every warning. Thread-safe: the particles of a swarm share one.
+class ConsoleSink : public train::EventSink {
  public:
   // mode: auto | live | plain | quiet (auto = live when stderr is a terminal).
-  ConsoleObserver(const std::string& mode, int64_t log_every);
-  void on_start(int64_t total_steps, int64_t steps_per_epoch, int64_t parameters) override;
-  void on_step(const train::Progress& p) override;
-  void on_eval(const train::Progress& p) override;
-  void on_checkpoint(const std::string& dir) override;
-  void on_resume(int64_t step, const std::string& dir) override;
+  ConsoleSink(const std::string& mode, int64_t log_every);
+  void started(const train::StartEvent& e) override;
+  void stepped(const train::StepEvent& e) override;
+  void evaluated(const train::EvalEvent& e) override;
+  void checkpointed(const train::CheckpointEvent& e) override;
+  void resumed(const train::ResumeEvent& e) override;
+  void warn(const std::string& message) override { message_line("warning: " + message); }
   void finish();  // ends the live line
-  void message(const std::string& text) { line(text); }  // a permanent line
+  void message(const std::string& text) { message_line(text); }  // a permanent line
 
  private:
-  void line(const std::string& text);  // a permanent line (clears the live line first)
-  std::string status(const train::Progress& p) const;
+  static bool followed(int particle) { return particle <= 0; }
+  void message_line(const std::string& text);
+  void line(const std::string& text);  // a permanent line (clears the live line first); mutex held
+  std::string status(const train::StepEvent& p) const;
 
+  std::mutex mutex_;
   bool live_ = false;
   bool quiet_ = false;
   bool live_shown_ = false;
   int64_t log_every_;
-  int64_t steps_per_epoch_ = 1;
   std::chrono::steady_clock::time_point last_draw_{};
   double last_val_accuracy_ = -1;
 };
 
 std::string format_duration(double seconds);
+
+// The start of a run on stderr: the effective config (as saved in run_dir/config.toml) and the data.
+void print_run_header(const std::string& run_dir, const std::string& effective_config, const data::Splits& splits);
 
 // Prints util::blas_info().advice as a warning on stderr, if any, unless progress is "quiet".
 void warn_if_slow_blas(const std::string& progress);

@@ -8,7 +8,7 @@
 //
 // Failures never leave a peer waiting: an exception on any rank prints one line naming the rank
 // and calls MPI_Abort, which ends every rank (Open MPI cannot continue without a rank anyway,
-// DESIGN.md §5). Signals: SIGUSR1 (forwarded by mpirun) makes every rank checkpoint after its
+// docs/mpi.md). Signals: SIGUSR1 (forwarded by mpirun) makes every rank checkpoint after its
 // current step and continue; SIGTERM makes a best-effort checkpoint and exits.
 #include "nosync/app/mpi_swarm.h"
 
@@ -30,14 +30,17 @@
 #include <fmt/format.h>
 
 #include "nosync/app/console.h"
-#include "nosync/app/local_swarm.h"
+#include "nosync/app/swarm_launch.h"
+#include "nosync/app/swarm_resume.h"
+#include "nosync/app/watchdog.h"
 #include "nosync/app/signals.h"
 #include "nosync/comm/mpi_transport.h"
 #include "nosync/data/dataset.h"
 #include "nosync/swarm/fault.h"
 #include "nosync/swarm/worker.h"
 #include "nosync/train/checkpoint.h"
-#include "nosync/train/metrics.h"
+#include "nosync/train/events.h"
+#include "nosync/train/flat_state.h"
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
 
@@ -54,117 +57,20 @@ constexpr int kExitWatchdog = 3;
 
 std::string rank_tag(int rank, int size) { return fmt::format("[rank {}/{}]", rank, size); }
 
-// Rank 0 writes metrics.jsonl and drives the console; the other ranks keep their records until
-// the end (they may run on hosts without the run directory) and print their warnings tagged.
-class RankRecorder : public swarm::Recorder {
+// What a rank adds to its sinks: every step feeds the watchdog and the rank faults; a rank other
+// than 0 (no console) prints its warnings tagged with its rank.
+class RankSink : public train::EventSink {
  public:
-  RankRecorder(int rank, int size, const std::string& metrics_path, ConsoleObserver* console,
-               std::function<void(int64_t)> on_step)
-      : rank_(rank), size_(size), console_(console), on_step_(std::move(on_step)) {
-    if (rank_ == 0) metrics_ = std::make_unique<train::MetricsWriter>(metrics_path);
-  }
-
-  void record(const nlohmann::json& event) override {
-    nlohmann::json e = event;
-    e["rank"] = rank_;
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (metrics_) metrics_->write(e);
-    else lines_ += e.dump() + "\n";
-  }
-  void progress(int particle, const train::Progress& p) override {
-    on_step_(p.step);
-    if (console_ == nullptr) return;
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (p.val) console_->on_eval(p);
-    else console_->on_step(p);
-  }
+  RankSink(int rank, int size, std::function<void(int64_t)> on_step)
+      : rank_(rank), size_(size), on_step_(std::move(on_step)) {}
+  void stepped(const train::StepEvent& e) override { on_step_(e.step); }
   void warn(const std::string& message) override {
-    record({{"event", "warning"}, {"message", message}});
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (console_ != nullptr) console_->message("warning: " + message);
-    else std::cerr << fmt::format("nosync: {} warning: {}\n", rank_tag(rank_, size_), message) << std::flush;
-  }
-  // Rank 0: appends the records another rank kept.
-  void append_lines(const std::string& lines) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    size_t start = 0;
-    while (start < lines.size()) {
-      const size_t end = lines.find('\n', start);
-      const std::string line = lines.substr(start, end == std::string::npos ? std::string::npos : end - start);
-      if (!line.empty()) metrics_->write(nlohmann::json::parse(line));
-      if (end == std::string::npos) break;
-      start = end + 1;
-    }
-  }
-  std::string take_lines() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return std::move(lines_);
+    if (rank_ != 0) std::cerr << fmt::format("nosync: {} warning: {}\n", rank_tag(rank_, size_), message) << std::flush;
   }
 
  private:
   const int rank_, size_;
-  ConsoleObserver* console_;
   std::function<void(int64_t)> on_step_;
-  std::mutex mutex_;
-  std::unique_ptr<train::MetricsWriter> metrics_;
-  std::string lines_;
-};
-
-// Ends the job when this rank's training thread makes no step for `limit_s` while it is not
-// waiting for its peers in a collective (then a peer is the one that stalled, and its own
-// watchdog names it).
-class Watchdog {
- public:
-  // `collective_wait_s`: how long the training thread has been waiting in a collective (0 = not).
-  Watchdog(double limit_s, int rank, int size, std::function<double()> collective_wait_s)
-      : limit_s_(limit_s), rank_(rank), size_(size), collective_wait_s_(std::move(collective_wait_s)) {
-    if (limit_s_ > 0) thread_ = std::thread([this] { run(); });
-  }
-  ~Watchdog() {
-    done_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  void step(int64_t step) {
-    last_step_ = step;
-    last_ns_ = now_ns();
-  }
-  void arm(bool on) {
-    last_ns_ = now_ns();
-    armed_ = on;
-  }
-
- private:
-  static int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-  }
-  void run() {
-    while (!done_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (!armed_) continue;
-      const double waiting_s = collective_wait_s_();
-      if (waiting_s > 0) {
-        if (waiting_s > 2 * limit_s_ + 10)
-          comm::mpi_abort_job(fmt::format("watchdog: rank {} waited {:.0f} s for its peers in a collective "
-                                          "(comm.watchdog_s = {}): ending the job",
-                                          rank_, waiting_s, limit_s_),
-                              kExitWatchdog);
-        continue;
-      }
-      const double idle_s = 1e-9 * static_cast<double>(now_ns() - last_ns_.load());
-      if (idle_s > limit_s_)
-        comm::mpi_abort_job(fmt::format("watchdog: rank {} of {} made no training step for {:.1f} s (last step "
-                                        "{}, comm.watchdog_s = {}): it is stalled; ending the job",
-                                        rank_, size_, idle_s, last_step_.load(), limit_s_),
-                            kExitWatchdog);
-    }
-  }
-
-  const double limit_s_;
-  const int rank_, size_;
-  const std::function<double()> collective_wait_s_;
-  std::atomic<bool> done_{false}, armed_{false};
-  std::atomic<int64_t> last_ns_{0}, last_step_{0};
-  std::thread thread_;
 };
 
 // The rank-addressed faults of swarm.fault / NOSYNC_FAULT, acted on after each step.
@@ -215,24 +121,6 @@ std::vector<std::string> gather_strings(const std::string& s, int rank, int size
   return out;
 }
 
-// Parameters and buffers of a net as one float vector (buffers such as batch-norm counters are
-// small integers, exact in float).
-torch::Tensor flat_state(const models::NetImpl& net) {
-  std::vector<torch::Tensor> parts;
-  for (const auto& [name, t] : train::model_state(net)) parts.push_back(t.detach().to(torch::kFloat).reshape({-1}));
-  return parts.empty() ? torch::empty({0}) : torch::cat(parts);
-}
-
-void load_flat_state(models::NetImpl& net, const torch::Tensor& flat) {
-  torch::NoGradGuard no_grad;
-  int64_t offset = 0;
-  for (auto& [name, t] : train::model_state(net)) {
-    t.copy_(flat.narrow(0, offset, t.numel()).view(t.sizes()));
-    offset += t.numel();
-  }
-  NOSYNC_CHECK(offset == flat.numel(), "final state: {} floats for a model of {}", flat.numel(), offset);
-}
-
 int intra_op_threads(const Config& config) {
   if (config.train.threads > 0) return static_cast<int>(config.train.threads);
   int local_ranks = 1;
@@ -250,15 +138,15 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
                const std::function<void(const nlohmann::json&, const std::string&)>& print_summary, int rank,
                int size) {
   const auto& sw = config.swarm;
-  if (sw.algo == "single")
+  if (swarm::parse_algo(sw.algo) == swarm::Algo::kSingle)
     throw UserError(fmt::format("swarm.algo = single trains one worker, but this is an MPI job of {} ranks", size),
-                    "choose nosync, sync, local-sgd or easgd, or run single without mpirun");
+                    "choose nosync, sync, local-sgd, easgd or diloco, or run single without mpirun");
   // Hybrid: particle g is the group of ranks g*G .. g*G+G-1; its leader is the first of them.
   const int group_size = static_cast<int>(sw.group_size);
   if (size % group_size != 0)
     throw UserError(fmt::format("swarm.group_size = {} does not divide the {} ranks of the MPI job", group_size, size),
                     "start a multiple of swarm.group_size ranks");
-  if (group_size > 1 && (sw.algo != "nosync" || sw.shard))
+  if (group_size > 1 && (swarm::parse_algo(sw.algo) != swarm::Algo::kNoSync || sw.shard))
     throw UserError(fmt::format("swarm.group_size = {} needs swarm.algo = nosync without swarm.shard", group_size),
                     "groups of ranks are NoSync particles; for plain data parallelism use swarm.algo = sync");
   const int particles = size / group_size;
@@ -299,18 +187,10 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
   const data::Splits splits = data::load_splits(config.data);
   const bool talk = rank == 0 && config.run.progress != "quiet";
   if (rank == 0) warn_if_slow_blas(config.run.progress);
-  if (talk) {
-    std::cerr << "# effective config (" << run_dir << "/config.toml)\n" << effective << "\n";
-    std::cerr << fmt::format("data: {} train, {} val, {} test samples of {}x{}x{} ({})\n", splits.train.size(),
-                             splits.val.size(), splits.test.size(), splits.train.shape().channels,
-                             splits.train.shape().height, splits.train.shape().width, splits.train.source);
-  }
+  if (talk) print_run_header(run_dir, effective, splits);
 
-  std::vector<train::TrainOptions> particle_train;
-  for (int p = 0; p < particles; ++p) particle_train.push_back(particle_train_options(config, p, particles));
-  const bool same_start = sw.algo != "nosync";  // baselines start from one model
-  torch::manual_seed(static_cast<uint64_t>(config.train.seed + (same_start ? 0 : 1000003LL * particle)));
-  models::Net net = models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
+  const SwarmPlan plan = plan_swarm(config, particles);
+  models::Net net = initial_net(config, plan, particle, splits);
   const int64_t numel = models::parameter_count(*net);
   const auto faults = swarm::active_faults(sw.fault);
 
@@ -318,6 +198,7 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
   // when the number changes) and broadcasts the plan; every rank then reads its own checkpoint
   // (hybrid: every member of a group reads its particle's). Needs the run directory on every rank.
   std::optional<train::CheckpointContent> resume_point;
+  std::string resume_dir;
   if (resume_particles > 0) {
     std::string plan_text;
     std::vector<std::string> notes;
@@ -344,6 +225,7 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
     source.dir = mine.at("dir").get<std::string>();
     source.spawned = mine.at("spawned").get<bool>();
     resume_point = load_resume_point(source);
+    resume_dir = source.dir;
     // A particle that continues another's checkpoint rewrites its own directory when it starts
     // (swarm/worker.cpp): only once every rank has read what it resumes from.
     comm::mpi_check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier(resume)");
@@ -354,17 +236,20 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
   // saved particle count as it was).
   if (rank == 0) util::write_file_atomic(run_dir + "/config.toml", effective);
 
-  std::unique_ptr<ConsoleObserver> console;
-  if (rank == 0) console = std::make_unique<ConsoleObserver>(config.run.progress, config.train.log_every);
+  std::unique_ptr<ConsoleSink> console;
+  if (rank == 0) console = std::make_unique<ConsoleSink>(config.run.progress, config.train.log_every);
   if (console)
     console->message(fmt::format("swarm: {} x {} particle(s) of {} MPI rank(s), {} intra-op thread(s) per rank, {} "
                                  "parameters",
                                  sw.algo, particles, group_size, threads, numel));
 
   swarm::WorkerResult result;
-  std::string lines;
   const auto start = Clock::now();
-  std::unique_ptr<RankRecorder> recorder;
+  // Rank 0 writes metrics.jsonl and drives the console; the other ranks keep their records until
+  // the end (they may run on hosts without the run directory).
+  std::unique_ptr<train::MetricsSink> metrics =
+      rank == 0 ? std::make_unique<train::MetricsSink>(run_dir + "/metrics.jsonl", nlohmann::json{{"rank", rank}})
+                : std::make_unique<train::MetricsSink>(nlohmann::json{{"rank", rank}});
   {
     // One transport per particle among the particles (leaders only, in the hybrid), plus one
     // inside each group (all-reduce of gradients, the leader's weights to the members).
@@ -380,34 +265,31 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
       swarm_transport = std::make_unique<comm::MpiTransport>(MPI_COMM_WORLD, numel);
     }
     comm::MpiTransport& transport = swarm_transport ? *swarm_transport : *group_transport;
-    Watchdog watchdog(config.comm.watchdog_s, rank, size, [&] {
-      return std::max(swarm_transport ? swarm_transport->collective_wait_s() : 0.0,
-                      group_transport ? group_transport->collective_wait_s() : 0.0);
+    Watchdog watchdog(
+        config.comm.watchdog_s, rank, size,
+        [&] {
+          return std::max(swarm_transport ? swarm_transport->collective_wait_s() : 0.0,
+                          group_transport ? group_transport->collective_wait_s() : 0.0);
+        },
+        [](const std::string& message) { comm::mpi_abort_job(message, kExitWatchdog); });
+    RankSink rank_sink(rank, size, [&](int64_t step) {
+      watchdog.step(step);
+      inject_rank_faults(faults, rank, step);
     });
-    recorder = std::make_unique<RankRecorder>(rank, size, run_dir + "/metrics.jsonl", console.get(),
-                                              [&](int64_t step) {
-                                                watchdog.step(step);
-                                                inject_rank_faults(faults, rank, step);
-                                              });
-    swarm::WorkerControl control;
+    train::EventSink quiet;
+    train::TeeSink console_sinks(rank_sink, console ? static_cast<train::EventSink&>(*console) : quiet);
+    train::TeeSink sink(*metrics, console_sinks);
+    train::RunControl control;
     SignalScope signals(&control);
-    swarm::WorkerSetup setup;
-    setup.particle = particle;
-    setup.swarm = sw;
-    setup.train = particle_train[particle];
-    setup.train.seed = particle_train[particle].seed + rank;  // each rank its own data stream
+    swarm::WorkerSetup setup = worker_setup(config, plan, particle, rank, run_dir, effective, threads);
     setup.group = group_transport.get();
     setup.group_leader = leader;
-    setup.checkpoint = config.checkpoint;
-    setup.data = config.data;
-    setup.run_dir = run_dir;
-    setup.config_toml = effective;
-    setup.threads = threads;
     setup.control = &control;
     setup.resume = std::move(resume_point);
+    setup.resume_dir = resume_dir;
     watchdog.arm(true);
     try {
-      result = swarm::run_worker(setup, net, splits, transport, *recorder);
+      result = swarm::run_worker(setup, net, splits, transport, sink);
     } catch (const swarm::Stopped& stopped) {
       std::cerr << fmt::format("nosync: {} stopped by SIGTERM at step {}: checkpoint written\n", rank_tag(rank, size),
                                stopped.step)
@@ -423,13 +305,13 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
   const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
 
   // Back on the main thread, the only MPI user now: collect everything on rank 0.
-  const std::vector<std::string> all_lines = gather_strings(recorder->take_lines(), rank, size);
+  const std::vector<std::string> all_lines = gather_strings(metrics->take_lines(), rank, size);
   double mine[5] = {static_cast<double>(result.steps), result.train_s, result.exchange_s,
                     static_cast<double>(result.exchanges), static_cast<double>(result.respawns)};
   std::vector<double> all_results(rank == 0 ? 5 * size : 0);
   comm::mpi_check(MPI_Gather(mine, 5, MPI_DOUBLE, all_results.data(), 5, MPI_DOUBLE, 0, MPI_COMM_WORLD),
                   "MPI_Gather(results)");
-  const torch::Tensor state = flat_state(*net);
+  const torch::Tensor state = train::flat_state(*net);
   torch::Tensor all_states = torch::empty({rank == 0 ? size * state.numel() : 0}, torch::kFloat);
   comm::mpi_check(MPI_Gather(state.data_ptr<float>(), static_cast<int>(state.numel()), MPI_FLOAT,
                              all_states.data_ptr<float>(), static_cast<int>(state.numel()), MPI_FLOAT, 0,
@@ -437,7 +319,7 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
                   "MPI_Gather(final models)");
   if (rank != 0) return 0;
 
-  for (int r = 1; r < size; ++r) recorder->append_lines(all_lines[r]);
+  for (int r = 1; r < size; ++r) metrics->append_lines(all_lines[r]);
   // Particle p is its leader's model, rank p * group_size; members must have ended identical.
   std::vector<models::Net> nets;
   std::vector<swarm::WorkerResult> results(particles);
@@ -451,7 +333,7 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
           (all_states.narrow(0, m * state.numel(), state.numel()) - leader_state).abs().max().item<double>());
     models::Net n = r == 0 ? net : models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
     if (r != 0) {
-      load_flat_state(*n, leader_state);
+      train::load_flat_state(*n, leader_state);
       n->set_compute(net->compute());  // evaluated in the precision and layout it was trained with
     }
     nets.push_back(n);
@@ -465,18 +347,14 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
   console->finish();
   console->message("evaluating best particle, swarm average and ensemble ...");
   at::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
-  nlohmann::json summary = summarize_swarm(config, nets, results, particle_train, splits, run_dir, effective, wall_s,
-                                           static_cast<int64_t>(threads) * size);
-  summary["transport"] = "mpi";
-  summary["ranks"] = size;
-  summary["group_size"] = group_size;
-  if (group_size > 1) summary["group_max_divergence"] = group_divergence;  // members vs. leader, 0 = one model
-  if (group_size > 1) {  // each particle trained group_size batches per step
-    summary["samples"] = summary["samples"].get<int64_t>() * group_size;
-    summary["samples_per_s"] = summary["samples_per_s"].get<double>() * group_size;
-  }
-  util::write_file_atomic(run_dir + "/summary.json", summary.dump(2) + "\n");
-  recorder->record({{"event", "final"}, {"summary", summary}});
+  train::RunSummary::Mpi mpi;
+  mpi.ranks = size;
+  mpi.group_size = group_size;
+  mpi.group_max_divergence = group_divergence;
+  const nlohmann::json summary = summarize_swarm(config, plan, nets, results, splits, run_dir, effective, wall_s,
+                                                 static_cast<int64_t>(threads) * size, mpi)
+                                     .to_json();
+  metrics->record({{"event", "final"}, {"summary", summary}});
   print_summary(summary, run_dir);
   return 0;
 }

@@ -75,7 +75,6 @@ class MpiTransport final : public Transport {
   Header fetch_shared(int particle, const torch::Tensor& like, torch::Tensor& view) override;
   void allreduce_sum(torch::Tensor& t) override;
   void barrier() override;
-  bool remote() const override { return true; }
 
   // Collective: waits until no peer needs anything from this rank any more, then frees the
   // communicator. Every rank calls it once, after its last use of the transport.

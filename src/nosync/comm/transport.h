@@ -5,7 +5,8 @@
 // float copy of its parameters plus a header (fitness, step, version). `publish` never waits
 // for another particle; `headers` and `fetch` return whatever has arrived, possibly stale.
 // Collectives (allreduce_sum, barrier) block until every particle calls them and exist for the
-// baselines (sync, local-sgd, easgd) and the swarm-mean attractor.
+// baselines (sync, local-sgd, easgd, diloco), NoSync's lock-step test mode and its optional
+// all-reduce mean. Algorithms never ask which transport they have (swarm/exchange.h).
 #pragma once
 
 #include <cstdint>
@@ -86,10 +87,6 @@ class Transport {
   // Blocks until all particles have called it. Publishes made before it are visible to every
   // particle's headers/fetch after it.
   virtual void barrier() = 0;
-
-  // True when fetch moves weights between processes (MPI): callers then avoid fetching every
-  // particle, which would cost O(particles x model size) traffic, and use collectives instead.
-  virtual bool remote() const { return false; }
 
  private:
   torch::Tensor staged_;  // the default stage/publish_staged: the weights handed over

@@ -1,4 +1,4 @@
-// The NoSync algorithm's pure parts (DESIGN.md §2): pressure schedule, attractor choice,
+// The NoSync algorithm's pure parts (docs/algorithm.md): pressure schedule, attractor choice,
 // pressure, PSO update, diversity. No I/O, no threads, no transport: numbers in, numbers out.
 //
 //   every tau steps:  f_i = fitness(x_i); publish(x_i, f_i)

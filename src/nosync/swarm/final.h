@@ -1,4 +1,4 @@
-// The three results of a swarm run (DESIGN.md §2): the best particle (lowest validation loss),
+// The three results of a swarm run (docs/algorithm.md): the best particle (lowest validation loss),
 // the swarm-average model (batch norm re-estimated) and the ensemble (averaged probabilities),
 // each evaluated on the test set.
 #pragma once
@@ -19,7 +19,6 @@ struct FinalResults {
   std::vector<train::EvalResult> particles_val;  // each particle on the validation set
   models::Net average_net;
   double diversity = 0;
-  nlohmann::json to_json() const;
 };
 
 // `nets` are the particles' final models (not modified). `model` builds the average's network.

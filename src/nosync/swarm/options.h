@@ -7,11 +7,12 @@
 namespace nosync::swarm {
 
 struct SwarmOptions {
-  std::string algo = "nosync";     // single | sync | local-sgd | easgd | nosync
+  std::string algo = "nosync";     // single | sync | local-sgd | easgd | diloco | nosync (algo.h)
   int64_t particles = 0;           // workers; 0 = one per core
-  int64_t tau = 100;               // steps between exchanges (nosync, local-sgd, easgd)
+  int64_t tau = 100;               // steps between exchanges (nosync, local-sgd, easgd, diloco: H)
   double period_s = 0;             // nosync: > 0 exchanges every period_s seconds instead of tau steps
   std::string attractor = "gbest"; // gbest | lbest | mean | pso
+  std::string mean_form = "fetch"; // mean: average what was published (no waiting) | allreduce (lock-step)
   int64_t lbest_k = 1;             // lbest: neighbours on each side of the ring
   double c1 = 0.5;                 // pso: pull toward the personal best
   double c2 = 0.5;                 // pso: pull toward the global best
@@ -27,6 +28,8 @@ struct SwarmOptions {
   bool deterministic = false;      // exchanges in lock-step by step count (tests, debugging)
   double easgd_alpha = 0.1;        // easgd: elastic coefficient per exchange
   bool sync_scale_lr = false;      // sync: multiply lr by the number of workers
+  double outer_lr = 0.7;           // diloco: learning rate of the outer Nesterov step
+  double outer_momentum = 0.9;     // diloco: momentum of the outer Nesterov step
   std::string fault;               // fault injection (fault.h); NOSYNC_FAULT overrides it
   std::string overrides;           // per-particle train.* keys: "1:train.lr=0.1;2:train.batch_size=32"
 };

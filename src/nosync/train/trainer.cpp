@@ -25,56 +25,6 @@ std::string state_key(const torch::Tensor& p) { return c10::guts::to_string(p.un
 
 }  // namespace
 
-Evaluator::Evaluator(const data::Dataset& dataset, const data::Normalization& norm, int64_t batch_size)
-    : features_(data::normalized_features(dataset, norm)), labels_(dataset.labels), batch_size_(batch_size) {}
-
-EvalResult Evaluator::run(models::NetImpl& net) const {
-  torch::NoGradGuard no_grad;
-  const bool was_training = net.is_training();
-  net.eval();
-  const int64_t n = labels_.size(0);
-  double loss_sum = 0;
-  int64_t correct = 0;
-  for (int64_t begin = 0; begin < n; begin += batch_size_) {
-    const int64_t end = std::min(n, begin + batch_size_);
-    auto logits = net.logits(features_.slice(0, begin, end));
-    auto y = labels_.slice(0, begin, end);
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
-    correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-  }
-  net.train(was_training);
-  EvalResult r;
-  r.samples = n;
-  r.loss = n ? loss_sum / n : 0;
-  r.accuracy = n ? static_cast<double>(correct) / n : 0;
-  return r;
-}
-
-torch::Tensor Evaluator::probabilities(models::NetImpl& net) const {
-  torch::NoGradGuard no_grad;
-  const bool was_training = net.is_training();
-  net.eval();
-  std::vector<torch::Tensor> parts;
-  for (int64_t begin = 0; begin < labels_.size(0); begin += batch_size_) {
-    const int64_t end = std::min(labels_.size(0), begin + batch_size_);
-    parts.push_back(torch::softmax(net.logits(features_.slice(0, begin, end)), 1));
-  }
-  net.train(was_training);
-  return torch::cat(parts);
-}
-
-EvalResult Evaluator::score(const torch::Tensor& probabilities) const {
-  EvalResult r;
-  r.samples = labels_.size(0);
-  if (r.samples == 0) return r;
-  auto p = probabilities.gather(1, labels_.unsqueeze(1)).clamp_min(1e-12);
-  r.loss = -p.log().mean().item<double>();
-  r.accuracy = probabilities.argmax(1).eq(labels_).to(torch::kDouble).mean().item<double>();
-  return r;
-}
-
 Trainer::Trainer(models::Net net, const TrainOptions& options, const data::Dataset& train_set,
                  const data::Normalization& norm, const data::LoaderOptions& loader_options,
                  int64_t total_steps)
@@ -224,6 +174,15 @@ void recompute_batchnorm(models::NetImpl& net, data::BatchLoader& loader, int64_
   for (int64_t i = 0; i < batches; ++i) net.logits(loader.next().x);
   net.train(was_training);
   for (size_t i = 0; i < bns.size(); ++i) bns[i]->options.momentum(momentum[i]);
+}
+
+void reestimate_batchnorm(models::NetImpl& net, const data::Splits& splits, uint64_t seed, int64_t batches) {
+  if (!has_batchnorm(net)) return;
+  data::LoaderOptions lo;
+  lo.batch_size = 128;
+  lo.seed = seed;
+  data::BatchLoader loader(splits.train, splits.norm, lo);
+  recompute_batchnorm(net, loader, batches);
 }
 
 void Trainer::scale_momentum(double factor) {

@@ -13,31 +13,10 @@
 #include "nosync/data/loader.h"
 #include "nosync/models/registry.h"
 #include "nosync/train/checkpoint.h"
+#include "nosync/train/evaluator.h"
 #include "nosync/train/options.h"
 
 namespace nosync::train {
-
-struct EvalResult {
-  double loss = 0;      // mean cross-entropy
-  double accuracy = 0;  // fraction correct, 0..1
-  int64_t samples = 0;
-};
-
-// Evaluates a net on a whole data set: features normalized once, eval mode, no autograd.
-class Evaluator {
- public:
-  Evaluator(const data::Dataset& dataset, const data::Normalization& norm, int64_t batch_size = 1000);
-  EvalResult run(models::NetImpl& net) const;
-  // Softmax probabilities [N, classes] (for ensembles) and their score against the labels.
-  torch::Tensor probabilities(models::NetImpl& net) const;
-  EvalResult score(const torch::Tensor& probabilities) const;
-  int64_t size() const { return labels_.size(0); }
-
- private:
-  torch::Tensor features_;
-  torch::Tensor labels_;
-  int64_t batch_size_;
-};
 
 class Trainer {
  public:
@@ -102,9 +81,11 @@ std::pair<torch::Tensor, torch::Tensor> flatten_parameters(models::NetImpl& net,
 models::Compute compute_settings(const TrainOptions& options, const models::NetImpl& net);
 
 // Batch-norm running statistics re-estimated from `batches` training batches (cumulative
-// average, no gradient): needed after a weight blend creates a new point (DESIGN.md §2).
+// average, no gradient): needed after a weight blend creates a new point (docs/algorithm.md).
 // No-op for models without batch norm.
 void recompute_batchnorm(models::NetImpl& net, data::BatchLoader& loader, int64_t batches);
+// The same from a loader of its own over `splits.train` (batches of 128, shuffled by `seed`).
+void reestimate_batchnorm(models::NetImpl& net, const data::Splits& splits, uint64_t seed, int64_t batches);
 bool has_batchnorm(const models::NetImpl& net);
 
 // Copies `source` into the net's parameters and buffers by name (UserError on mismatch).

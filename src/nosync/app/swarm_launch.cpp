@@ -1,0 +1,104 @@
+// Starting and ending a swarm, for every launcher.
+#include "nosync/app/swarm_launch.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "nosync/swarm/final.h"
+#include "nosync/train/checkpoint.h"
+#include "nosync/train/speed.h"
+
+namespace nosync::app {
+
+int particle_count(const Config& config) {
+  if (swarm::parse_algo(config.swarm.algo) == swarm::Algo::kSingle) return 1;
+  if (config.swarm.particles > 0) return static_cast<int>(config.swarm.particles);
+  return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+}
+
+SwarmPlan plan_swarm(const Config& config, int particles) {
+  SwarmPlan plan;
+  plan.algo = swarm::parse_algo(config.swarm.algo);
+  plan.particles = particles;
+  for (int i = 0; i < particles; ++i) plan.train.push_back(particle_train_options(config, i, particles));
+  return plan;
+}
+
+models::Net initial_net(const Config& config, const SwarmPlan& plan, int particle, const data::Splits& splits) {
+  const bool same_start = swarm::is_collective(plan.algo);
+  torch::manual_seed(static_cast<uint64_t>(config.train.seed + (same_start ? 0 : 1000003LL * particle)));
+  return models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
+}
+
+swarm::WorkerSetup worker_setup(const Config& config, const SwarmPlan& plan, int particle, int stream,
+                                const std::string& run_dir, const std::string& config_toml, int64_t threads) {
+  swarm::WorkerSetup setup;
+  setup.particle = particle;
+  setup.swarm = config.swarm;
+  setup.train = plan.train[particle];
+  setup.train.seed = plan.train[particle].seed + stream;  // each worker its own data stream
+  setup.checkpoint = config.checkpoint;
+  setup.data = config.data;
+  setup.model = config.model;
+  setup.run_dir = run_dir;
+  setup.config_toml = config_toml;
+  setup.threads = threads;
+  return setup;
+}
+
+train::RunSummary summarize_swarm(const Config& config, const SwarmPlan& plan, const std::vector<models::Net>& nets,
+                                  const std::vector<swarm::WorkerResult>& results, const data::Splits& splits,
+                                  const std::string& run_dir, const std::string& config_toml, double wall_s,
+                                  int64_t threads_total, std::optional<train::RunSummary::Mpi> mpi) {
+  const int n = static_cast<int>(nets.size());
+  const auto final = swarm::evaluate_final(nets, config.model, splits, static_cast<uint64_t>(config.train.seed));
+
+  // The average model is saved as a checkpoint of its own, loadable by `nosync eval`.
+  train::CheckpointContent ck;
+  ck.model = train::model_state(*final.average_net);
+  ck.state = {{"trainer", {{"step", results[0].steps}}}, {"model", "swarm-average"}};
+  ck.config_toml = config_toml;
+  train::write_checkpoint(run_dir + "/checkpoints/average", results[0].steps, ck, 1);
+
+  const int64_t batches_per_step = mpi ? mpi->group_size : 1;
+  int64_t samples = 0;
+  double train_s = 0, exchange_s = 0;
+  int64_t respawns = 0;
+  double train_rate = 0;  // samples per second of training time, summed over particles
+  for (const auto& r : results) {
+    const int64_t batch = plan.train[r.particle].batch_size;
+    samples += r.steps * batch * batches_per_step;
+    if (r.train_s > 0) train_rate += r.steps * batch / r.train_s;
+    train_s = std::max(train_s, r.train_s);
+    exchange_s += r.exchange_s;
+    respawns += r.respawns;
+  }
+  train::RunSummary s;
+  s.algo = config.swarm.algo;
+  s.model = config.model.name;
+  s.parameters = models::parameter_count(*nets[0]);
+  s.test = final.best;  // the headline: the best particle
+  s.val = final.particles_val[final.best_particle];
+  s.steps = results[0].steps;
+  s.samples = samples;
+  s.wall_s = wall_s;
+  s.samples_per_s = samples / wall_s;
+  s.speed = train::speed_summary(config.train, models::training_flops_per_sample(*nets[0], splits.train.shape()),
+                                 train_rate, train::cores_used(threads_total));
+  train::RunSummary::Swarm sw;
+  sw.particles = n;
+  sw.best_particle = final.best_particle;
+  sw.best = final.best;
+  sw.average = final.average;
+  sw.ensemble = final.ensemble;
+  sw.final_diversity = final.diversity;
+  sw.exchange_s_per_particle = exchange_s / n;
+  sw.train_samples_per_s = train_rate;
+  sw.respawns = respawns;
+  s.swarm = sw;
+  s.mpi = mpi;
+  s.write(run_dir);
+  return s;
+}
+
+}  // namespace nosync::app

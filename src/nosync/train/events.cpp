@@ -1,0 +1,80 @@
+// Events as metrics.jsonl records, and the sink that writes them.
+#include "nosync/train/events.h"
+
+#include "nosync/util/error.h"
+
+namespace nosync::train {
+
+namespace {
+
+// A single worker's records name no particle.
+nlohmann::json base(const char* event, int particle, int64_t step) {
+  nlohmann::json r = {{"event", event}};
+  if (particle >= 0) r["particle"] = particle;
+  r["step"] = step;
+  return r;
+}
+
+}  // namespace
+
+nlohmann::json to_record(const StepEvent& e) {
+  nlohmann::json r = base("train", e.particle, e.step);
+  r.update({{"epoch", e.epoch}, {"wall_s", e.elapsed_s}, {"train_loss", e.train_loss}, {"lr", e.lr},
+            {"samples_per_s", e.samples_per_s}});
+  return r;
+}
+
+nlohmann::json to_record(const EvalEvent& e) {
+  nlohmann::json r = base("eval", e.particle, e.step);
+  r.update({{"epoch", e.epoch}, {"wall_s", e.elapsed_s}, {"lr", e.lr}, {"val_loss", e.val.loss},
+            {"val_accuracy", e.val.accuracy}, {"test_loss", e.test.loss}, {"test_accuracy", e.test.accuracy}});
+  return r;
+}
+
+nlohmann::json to_record(const CheckpointEvent& e) {
+  nlohmann::json r = base("checkpoint", e.particle, e.step);
+  r.update({{"path", e.dir}, {"reason", e.reason}});
+  return r;
+}
+
+nlohmann::json to_record(const ResumeEvent& e) {
+  nlohmann::json r = base("resume", e.particle, e.step);
+  if (e.from >= 0) r["from"] = e.from;
+  r["path"] = e.dir;
+  return r;
+}
+
+nlohmann::json warning_record(const std::string& message) { return {{"event", "warning"}, {"message", message}}; }
+
+MetricsSink::MetricsSink(const std::string& path, nlohmann::json extra)
+    : writer_(std::make_unique<MetricsWriter>(path)), extra_(std::move(extra)) {}
+
+MetricsSink::MetricsSink(nlohmann::json extra) : extra_(std::move(extra)) {}
+
+void MetricsSink::record(const nlohmann::json& record) {
+  nlohmann::json r = record;
+  r.update(extra_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (writer_) writer_->write(r);
+  else lines_ += r.dump() + "\n";
+}
+
+void MetricsSink::append_lines(const std::string& lines) {
+  NOSYNC_CHECK(writer_ != nullptr, "append_lines on a sink without a file");
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t start = 0;
+  while (start < lines.size()) {
+    const size_t end = lines.find('\n', start);
+    const std::string line = lines.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!line.empty()) writer_->write(nlohmann::json::parse(line));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+}
+
+std::string MetricsSink::take_lines() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::move(lines_);
+}
+
+}  // namespace nosync::train

@@ -1,0 +1,129 @@
+// What a training run tells the world: typed events, one sink interface that receives them, and
+// the one place where each event becomes a metrics.jsonl record (docs/metrics.md lists them).
+//
+// A single worker's events carry particle -1 and their records no "particle" field; a swarm
+// particle's events carry its id. Algorithms add records of their own (exchange, swarm, final)
+// through EventSink::record.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "nosync/train/evaluator.h"
+#include "nosync/train/metrics.h"
+
+namespace nosync::train {
+
+struct StartEvent {
+  int particle = -1;
+  int64_t total_steps = 0;
+  int64_t steps_per_epoch = 1;
+  int64_t parameters = 0;
+};
+
+// After every step (cheap: sent often); every train.log_every steps also as a "train" record.
+struct StepEvent {
+  int particle = -1;
+  int64_t step = 0;
+  int64_t total_steps = 0;
+  double epoch = 0;          // fractional epochs done
+  double train_loss = 0;     // mean over the last log window
+  double lr = 0;
+  double samples_per_s = 0;  // over the last log window
+  double elapsed_s = 0;      // wall time of the run, resumed runs included
+};
+
+struct EvalEvent {
+  int particle = -1;
+  int64_t step = 0;
+  double epoch = 0;
+  double lr = 0;
+  double elapsed_s = 0;
+  EvalResult val, test;
+};
+
+struct CheckpointEvent {
+  int particle = -1;
+  int64_t step = 0;
+  std::string dir;                 // the step-N directory written
+  std::string reason = "schedule";  // schedule | request (SIGUSR1) | stop (SIGTERM, preemption)
+};
+
+struct ResumeEvent {
+  int particle = -1;
+  int64_t step = 0;
+  int from = -1;  // the saved particle continued (a swarm resized on resume), -1 = single worker
+  std::string dir;
+};
+
+// Receives a run's events. Implementations used by several particle threads must be thread-safe.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void started(const StartEvent& e) {}
+  virtual void stepped(const StepEvent& e) {}  // every step
+  virtual void logged(const StepEvent& e) {}   // every train.log_every steps and the last
+  virtual void evaluated(const EvalEvent& e) {}
+  virtual void checkpointed(const CheckpointEvent& e) {}
+  virtual void resumed(const ResumeEvent& e) {}
+  virtual void record(const nlohmann::json& record) {}  // an algorithm's own record (exchange, swarm, ...)
+  virtual void warn(const std::string& message) {}
+  // Polled after every step: true makes the loop checkpoint and stop early.
+  virtual bool should_stop() { return false; }
+};
+
+// The metrics.jsonl record of each event.
+nlohmann::json to_record(const StepEvent& e);
+nlohmann::json to_record(const EvalEvent& e);
+nlohmann::json to_record(const CheckpointEvent& e);
+nlohmann::json to_record(const ResumeEvent& e);
+nlohmann::json warning_record(const std::string& message);
+
+// Writes every event as a metrics record, thread-safe: appended to a file, or kept as lines
+// until taken (an MPI rank without the run directory). `extra` fields go into every record.
+class MetricsSink : public EventSink {
+ public:
+  explicit MetricsSink(const std::string& path, nlohmann::json extra = nlohmann::json::object());
+  // Keeps the records in memory (take_lines) instead of writing a file.
+  explicit MetricsSink(nlohmann::json extra = nlohmann::json::object());
+  void logged(const StepEvent& e) override { record(to_record(e)); }
+  void evaluated(const EvalEvent& e) override { record(to_record(e)); }
+  void checkpointed(const CheckpointEvent& e) override { record(to_record(e)); }
+  void resumed(const ResumeEvent& e) override { record(to_record(e)); }
+  void warn(const std::string& message) override { record(warning_record(message)); }
+  void record(const nlohmann::json& record) override;
+  // Writes records another process kept (their take_lines), one per line; a file sink only.
+  void append_lines(const std::string& lines);
+  std::string take_lines();
+
+ private:
+  std::mutex mutex_;
+  std::unique_ptr<MetricsWriter> writer_;
+  nlohmann::json extra_;
+  std::string lines_;
+};
+
+// Sends every event to two sinks, in order (e.g. the metrics and the console).
+class TeeSink : public EventSink {
+ public:
+  TeeSink(EventSink& first, EventSink& second) : first_(first), second_(second) {}
+  void started(const StartEvent& e) override { first_.started(e), second_.started(e); }
+  void stepped(const StepEvent& e) override { first_.stepped(e), second_.stepped(e); }
+  void logged(const StepEvent& e) override { first_.logged(e), second_.logged(e); }
+  void evaluated(const EvalEvent& e) override { first_.evaluated(e), second_.evaluated(e); }
+  void checkpointed(const CheckpointEvent& e) override { first_.checkpointed(e), second_.checkpointed(e); }
+  void resumed(const ResumeEvent& e) override { first_.resumed(e), second_.resumed(e); }
+  void record(const nlohmann::json& r) override { first_.record(r), second_.record(r); }
+  void warn(const std::string& m) override { first_.warn(m), second_.warn(m); }
+  bool should_stop() override { return first_.should_stop() || second_.should_stop(); }
+
+ private:
+  EventSink& first_;
+  EventSink& second_;
+};
+
+}  // namespace nosync::train
