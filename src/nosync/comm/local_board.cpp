@@ -32,6 +32,7 @@
 
 #include <fmt/format.h>
 
+#include "nosync/comm/tensor_checks.h"
 #include "nosync/util/error.h"
 #include "nosync/util/memory.h"
 
@@ -112,21 +113,6 @@ struct Board {
   std::vector<bool> endpoint_taken;
 };
 
-// Why `t` cannot be read or written as `numel` contiguous CPU floats; empty when it can.
-std::string float_buffer_problem(const torch::Tensor& t) {
-  if (!t.defined()) return "undefined tensor";
-  if (t.scalar_type() != torch::kFloat) return fmt::format("dtype {}, expected float", std::string(c10::toString(t.scalar_type())));
-  if (!t.device().is_cpu()) return fmt::format("device {}, expected cpu", t.device().str());
-  if (!t.is_contiguous()) return "not contiguous";
-  return {};
-}
-
-void check_snapshot_tensor(const torch::Tensor& t, int64_t numel, const char* what) {
-  const std::string problem = float_buffer_problem(t);
-  NOSYNC_CHECK(problem.empty(), "{}: {}", what, problem);
-  NOSYNC_CHECK(t.numel() == numel, "{}: {} floats, the board holds {}", what, t.numel(), numel);
-}
-
 // Sums elements [begin, end) of every contribution in particle order and stores the sums back
 // into each of them.
 void reduce_chunk(const std::vector<Contribution>& parts, int64_t begin, int64_t end) {
@@ -152,7 +138,7 @@ class LocalEndpoint final : public Transport {
 
   void publish(const torch::Tensor& weights, double fitness, int64_t step) override {
     if (board_->aborted.load()) throw Aborted();
-    check_snapshot_tensor(weights, board_->numel, "publish");
+    check_snapshot_tensor(weights, board_->numel, "publish", "board");
     const float* src = weights.data_ptr<float>();
     Slot& slot = board_->slots[particle_];
     std::lock_guard<std::mutex> lock(slot.mutex);
@@ -175,7 +161,7 @@ class LocalEndpoint final : public Transport {
   Header fetch(int particle, torch::Tensor& out) override {
     NOSYNC_CHECK(particle >= 0 && particle < board_->particles, "fetch: particle {} out of range 0..{}", particle,
                  board_->particles - 1);
-    check_snapshot_tensor(out, board_->numel, "fetch");
+    check_snapshot_tensor(out, board_->numel, "fetch", "board");
     if (board_->aborted.load()) throw Aborted();
     float* dst = out.data_ptr<float>();
     Slot& slot = board_->slots[particle];

@@ -1,12 +1,14 @@
 // The MPI transport: one particle per rank (or per group leader), for swarms across processes and
 // hosts on Open MPI. See docs/mpi.md for the design and the numbers behind it.
 //
-// Open MPI has no asynchronous progress (DESIGN.md §5): a large message moves only while its
-// sender is inside MPI. So every MpiTransport owns one *communication thread*, the only thread
-// that calls MPI while the transport lives (MPI_THREAD_SERIALIZED). The training thread never
-// calls MPI: publish/fetch hand snapshots over through buffers swapped under a lock, and the
-// collectives are requests that the communication thread executes while it keeps serving peers.
-// A slow training thread therefore never delays what its peers receive from it.
+// Open MPI has no asynchronous progress: over TCP a large message moves only while its sender is
+// inside MPI, and a pull is answered only by the peer's own code (docs/mpi.md, "Why a
+// communication thread", has the measurements). So every MpiTransport owns one
+// *communication thread*, the only thread that calls MPI while the transport lives
+// (MPI_THREAD_SERIALIZED). The training thread never calls MPI: publish/fetch hand snapshots over
+// through buffers swapped under a lock, and the collectives are requests that the communication
+// thread executes while it keeps serving peers. A slow training thread therefore never delays
+// what its peers receive from it.
 //
 // Traffic per exchange is O(model size) per receiving rank: headers (step, fitness, version:
 // 24 bytes) go to every rank; weights move only on request, from the particle a rank fetches
@@ -14,43 +16,12 @@
 // new versions arrive in the background before the next fetch.
 #pragma once
 
-// Open MPI's deprecated C++ bindings are neither needed nor linked.
-#ifndef OMPI_SKIP_MPICXX
-#define OMPI_SKIP_MPICXX 1
-#endif
-#include <mpi.h>
-
 #include <memory>
-#include <string>
 
+#include "nosync/comm/mpi_scope.h"  // MpiScope, mpi_check, mpi_abort_job: MPI for the process
 #include "nosync/comm/transport.h"
 
 namespace nosync::comm {
-
-// MPI_Init_thread / MPI_Finalize as a scope. Only one may exist. One MpiTransport at a time needs
-// MPI_THREAD_SERIALIZED (its communication thread is the only MPI caller); several at once (the
-// hybrid's group and leaders transports) need MPI_THREAD_MULTIPLE.
-class MpiScope {
- public:
-  MpiScope(int* argc, char*** argv, int required = MPI_THREAD_SERIALIZED);
-  ~MpiScope();
-  MpiScope(const MpiScope&) = delete;
-  MpiScope& operator=(const MpiScope&) = delete;
-
-  int rank() const { return rank_; }
-  int size() const { return size_; }
-  // True when the environment names an MPI launcher (mpirun/mpiexec or srun with PMIx/PMI2).
-  static bool launched_by_mpi();
-
- private:
-  int rank_ = 0, size_ = 1;
-};
-
-// Throws InternalError naming `what` when `rc` is not MPI_SUCCESS (message from MPI itself).
-void mpi_check(int rc, const char* what);
-
-// Ends the whole job: prints `message` (one line, prefixed with the rank) and calls MPI_Abort.
-[[noreturn]] void mpi_abort_job(const std::string& message, int exit_code);
 
 class MpiTransport final : public Transport {
  public:
@@ -91,7 +62,7 @@ class MpiTransport final : public Transport {
   };
   Stats stats() const;
 
-  struct State;  // public only for the communication thread's helpers in the .cpp
+  struct State;  // mpi_transport_state.h, shared by the transport's .cpp files
 
  private:
   std::unique_ptr<State> state_;
