@@ -15,6 +15,15 @@
 namespace nosync::app {
 namespace {
 
+// What a launcher resumes each particle from: the plan, then each particle's checkpoint.
+std::vector<train::CheckpointContent> resume_from(const Config& c, const data::Splits& splits, const std::string& dir,
+                                                  int saved_particles, std::vector<std::string>& notes) {
+  std::vector<train::CheckpointContent> points;
+  for (const auto& source : resume_plan(c, splits, dir, saved_particles, notes))
+    points.push_back(load_resume_point(source));
+  return points;
+}
+
 Config swarm_config(const std::string& algo, int particles) {
   Config c;
   c.data.format = "synthetic";
@@ -230,7 +239,7 @@ TEST_F(LocalSwarm, ResumeWithMoreOrFewerParticles) {
   // Fewer: the particles with the lowest fitness are kept, best first.
   std::vector<std::string> notes;
   c.swarm.particles = 1;
-  const auto kept = resume_points(c, splits, tmp_.file("resize"), 3, notes);
+  const auto kept = resume_from(c, splits, tmp_.file("resize"), 3, notes);
   ASSERT_EQ(kept.size(), 1u);
   const train::Evaluator fitness(splits.val.slice(0, c.swarm.fitness_samples), splits.norm);
   double best_loss = 1e300;
@@ -246,7 +255,7 @@ TEST_F(LocalSwarm, ResumeWithMoreOrFewerParticles) {
   // More: new particles start from the best with no momentum, at the same step.
   notes.clear();
   c.swarm.particles = 5;
-  const auto grown = resume_points(c, splits, tmp_.file("resize"), 3, notes);
+  const auto grown = resume_from(c, splits, tmp_.file("resize"), 3, notes);
   ASSERT_EQ(grown.size(), 5u);
   EXPECT_TRUE(grown[4].optimizer.empty());
   EXPECT_EQ(grown[4].state.at("trainer").at("step"), 30);
@@ -265,7 +274,7 @@ TEST_F(LocalSwarm, ResumeRefusesMissingCheckpoints) {
   const auto splits = data::load_splits(c.data);
   std::vector<std::string> notes;
   try {
-    resume_points(c, splits, tmp_.file("missing"), 2, notes);
+    resume_from(c, splits, tmp_.file("missing"), 2, notes);
     ADD_FAILURE() << "resumed without particle 1's checkpoints";
   } catch (const UserError& e) {
     EXPECT_NE(one_line(e).find("particle 1 of 2 has no checkpoint"), std::string::npos) << one_line(e);

@@ -21,6 +21,7 @@
 #include "nosync/app/mpi_swarm.h"
 #include "nosync/app/signals.h"
 #include "nosync/app/supervise.h"
+#include "nosync/app/swarm_launch.h"
 #include "nosync/data/dataset.h"
 #include "nosync/swarm/algo.h"
 #include "nosync/swarm/worker.h"
@@ -229,7 +230,8 @@ int run_train(const TrainArgs& args) {
     return 0;
   }
 
-  train::RunSetup setup = single_run_setup(config, run_dir, effective, resume);
+  train::RunSetup setup = run_setup(config, run_dir, effective);
+  setup.resume = resume;
   setup.control = &control;
   const train::RunResult result = train::run_single(setup, splits, console);
   console.finish();

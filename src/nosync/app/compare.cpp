@@ -10,6 +10,7 @@
 #include "nosync/app/console.h"
 #include "nosync/app/local_swarm.h"
 #include "nosync/app/run_record.h"
+#include "nosync/app/swarm_launch.h"
 #include "nosync/swarm/algo.h"
 #include "nosync/train/loop.h"
 #include "nosync/util/error.h"
@@ -25,7 +26,7 @@ nlohmann::json run_in_process(const Config& config, const data::Splits& splits, 
   ConsoleSink console(config.run.progress, config.train.log_every);
   if (swarm::parse_algo(config.swarm.algo) != swarm::Algo::kSingle)
     return run_local_swarm(config, splits, dir, config_toml, console);
-  train::run_single(single_run_setup(config, dir, config_toml, /*resume=*/false), splits, console);
+  train::run_single(run_setup(config, dir, config_toml), splits, console);
   console.finish();
   return read_run(dir).summary;  // a single worker's best, average and ensemble are the worker
 }

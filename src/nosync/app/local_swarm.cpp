@@ -14,21 +14,9 @@
 #include "nosync/comm/local_board.h"
 #include "nosync/swarm/worker.h"
 #include "nosync/train/events.h"
+#include "nosync/util/clock.h"
 
 namespace nosync::app {
-
-train::RunSetup single_run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml,
-                                 bool resume) {
-  train::RunSetup setup;
-  setup.data = config.data;
-  setup.train = config.train;
-  setup.checkpoint = config.checkpoint;
-  setup.model = config.model;
-  setup.run_dir = run_dir;
-  setup.config_toml = config_toml;
-  setup.resume = resume;
-  return setup;
-}
 
 nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits, const std::string& run_dir,
                                const std::string& config_toml, ConsoleSink& console, int resume_particles,
@@ -53,7 +41,7 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
   const int64_t numel = models::parameter_count(*nets[0]);
   comm::LocalBoard board(n, numel);
   train::MetricsSink metrics(run_dir + "/metrics.jsonl");
-  train::TeeSink sink(metrics, console);
+  train::TeeSink sink({&metrics, &console});
   console.message(fmt::format("swarm: {} x {} particles, {} intra-op thread(s) each, {} parameters",
                               config.swarm.algo, n, threads_of(0), numel));
 
@@ -61,7 +49,7 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
   std::vector<swarm::WorkerResult> results(n);
   std::vector<std::exception_ptr> errors(n);
   std::vector<std::thread> workers;
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = util::Clock::now();
   for (int i = 0; i < n; ++i) {
     workers.emplace_back([&, i] {
       try {
@@ -73,7 +61,7 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
           setup.resume = resume_points[i];
           setup.resume_dir = resume[i].dir;
         }
-        setup.control = control;
+        setup.run.control = control;
         results[i] = swarm::run_worker(setup, nets[i], splits, *transport, sink);
       } catch (const swarm::Stopped&) {
         errors[i] = std::current_exception();
@@ -105,7 +93,7 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
     console.finish();
     std::rethrow_exception(stopped);  // every particle that ran to its check has checkpointed
   }
-  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall_s = util::seconds_since(start);
   console.finish();
   console.message("evaluating best particle, swarm average and ensemble ...");
   at::set_num_threads(cores);

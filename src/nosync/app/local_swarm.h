@@ -11,7 +11,6 @@
 #include "nosync/app/swarm_resume.h"
 #include "nosync/data/dataset.h"
 #include "nosync/train/control.h"
-#include "nosync/train/loop.h"
 
 namespace nosync::app {
 
@@ -21,9 +20,5 @@ namespace nosync::app {
 nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits, const std::string& run_dir,
                                const std::string& config_toml, ConsoleSink& console, int resume_particles = 0,
                                train::RunControl* control = nullptr);
-
-// The single-worker run described by a config (swarm.algo = single).
-train::RunSetup single_run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml,
-                                 bool resume);
 
 }  // namespace nosync::app

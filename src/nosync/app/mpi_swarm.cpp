@@ -41,6 +41,7 @@
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/events.h"
 #include "nosync/train/flat_state.h"
+#include "nosync/util/clock.h"
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
 
@@ -50,7 +51,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using util::Clock;
 
 constexpr int kExitStopped = 128 + SIGTERM;
 constexpr int kExitWatchdog = 3;
@@ -276,15 +277,13 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
       watchdog.step(step);
       inject_rank_faults(faults, rank, step);
     });
-    train::EventSink quiet;
-    train::TeeSink console_sinks(rank_sink, console ? static_cast<train::EventSink&>(*console) : quiet);
-    train::TeeSink sink(*metrics, console_sinks);
+    train::TeeSink sink({metrics.get(), &rank_sink, console.get()});
     train::RunControl control;
     SignalScope signals(&control);
     swarm::WorkerSetup setup = worker_setup(config, plan, particle, rank, run_dir, effective, threads);
     setup.group = group_transport.get();
     setup.group_leader = leader;
-    setup.control = &control;
+    setup.run.control = &control;
     setup.resume = std::move(resume_point);
     setup.resume_dir = resume_dir;
     watchdog.arm(true);
@@ -302,7 +301,7 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
     for (MPI_Comm* c : {&group_comm, &swarm_comm})
       if (*c != MPI_COMM_NULL) comm::mpi_check(MPI_Comm_free(c), "MPI_Comm_free");
   }
-  const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const double wall_s = util::seconds_since(start);
 
   // Back on the main thread, the only MPI user now: collect everything on rank 0.
   const std::vector<std::string> all_lines = gather_strings(metrics->take_lines(), rank, size);

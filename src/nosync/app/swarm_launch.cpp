@@ -30,18 +30,25 @@ models::Net initial_net(const Config& config, const SwarmPlan& plan, int particl
   return models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
 }
 
+train::RunSetup run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml) {
+  train::RunSetup setup;
+  setup.data = config.data;
+  setup.train = config.train;
+  setup.checkpoint = config.checkpoint;
+  setup.model = config.model;
+  setup.run_dir = run_dir;
+  setup.config_toml = config_toml;
+  return setup;
+}
+
 swarm::WorkerSetup worker_setup(const Config& config, const SwarmPlan& plan, int particle, int stream,
                                 const std::string& run_dir, const std::string& config_toml, int64_t threads) {
   swarm::WorkerSetup setup;
   setup.particle = particle;
   setup.swarm = config.swarm;
-  setup.train = plan.train[particle];
-  setup.train.seed = plan.train[particle].seed + stream;  // each worker its own data stream
-  setup.checkpoint = config.checkpoint;
-  setup.data = config.data;
-  setup.model = config.model;
-  setup.run_dir = run_dir;
-  setup.config_toml = config_toml;
+  setup.run = run_setup(config, run_dir, config_toml);
+  setup.run.train = plan.train[particle];
+  setup.run.train.seed = plan.train[particle].seed + stream;  // each worker its own data stream
   setup.threads = threads;
   return setup;
 }

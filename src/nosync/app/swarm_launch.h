@@ -31,6 +31,9 @@ SwarmPlan plan_swarm(const Config& config, int particles);
 // model, NoSync particles each from a seed of their own.
 models::Net initial_net(const Config& config, const SwarmPlan& plan, int particle, const data::Splits& splits);
 
+// A run of `config` into run_dir: for a single run as it is, and the base of every worker's setup.
+train::RunSetup run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml);
+
 // The setup of particle `particle`. `stream` makes each worker's data stream its own (the
 // particle id on threads, the rank under MPI, where a hybrid group's members differ).
 swarm::WorkerSetup worker_setup(const Config& config, const SwarmPlan& plan, int particle, int stream,

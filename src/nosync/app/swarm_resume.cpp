@@ -96,13 +96,4 @@ train::CheckpointContent load_resume_point(const ResumeSource& source) {
   return ck;
 }
 
-std::vector<train::CheckpointContent> resume_points(const Config& config, const data::Splits& splits,
-                                                    const std::string& run_dir, int saved_particles,
-                                                    std::vector<std::string>& notes) {
-  std::vector<train::CheckpointContent> points;
-  for (const auto& source : resume_plan(config, splits, run_dir, saved_particles, notes))
-    points.push_back(load_resume_point(source));
-  return points;
-}
-
 }  // namespace nosync::app

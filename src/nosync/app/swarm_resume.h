@@ -19,20 +19,14 @@ struct ResumeSource {
   bool spawned = false;
 };
 
-// The checkpoint each of the config's particles continues from, for a run saved with
-// `saved_particles` particles under run_dir/checkpoints/particle-<i>/. nosync: every particle its
-// own latest checkpoint; with fewer particles than saved, the ones with the lowest fitness are kept;
-// with more, the new ones start from the best (momentum reset). The collective baselines
-// (sync, local-sgd, easgd) resume every worker from the newest step they all have; new workers copy
-// worker 0. A missing or corrupt checkpoint is a UserError naming it. `notes` says what was chosen.
-std::vector<train::CheckpointContent> resume_points(const Config& config, const data::Splits& splits,
-                                                    const std::string& run_dir, int saved_particles,
-                                                    std::vector<std::string>& notes);
-
-// resume_points split in two, for launchers where one process decides and each loads its own
-// (MPI: rank 0 plans, every rank loads its particle's checkpoint): the plan for each of the
-// config's particles, then one particle's checkpoint. Ranking by fitness reads every saved
-// checkpoint; otherwise the plan only resolves directories.
+// Where each of the config's particles continues from, for a run saved with `saved_particles`
+// particles under run_dir/checkpoints/particle-<i>/. nosync: every particle its own latest
+// checkpoint; with fewer particles than saved, the ones with the lowest fitness are kept; with
+// more, the new ones start from the best (momentum reset). The collective baselines resume every
+// worker from the newest step they all have; new workers copy worker 0. A missing or corrupt
+// checkpoint is a UserError naming it. `notes` says what was chosen. Ranking by fitness reads
+// every saved checkpoint; otherwise the plan only resolves directories. A launcher loads each
+// particle's checkpoint with load_resume_point (MPI: rank 0 plans, every rank loads its own).
 std::vector<ResumeSource> resume_plan(const Config& config, const data::Splits& splits, const std::string& run_dir,
                                       int saved_particles, std::vector<std::string>& notes);
 train::CheckpointContent load_resume_point(const ResumeSource& source);

@@ -15,15 +15,15 @@
 #include "nosync/swarm/group.h"
 #include "nosync/train/loop.h"
 #include "nosync/train/step_loop.h"
+#include "nosync/util/clock.h"
 #include "nosync/util/error.h"
 
 namespace nosync::swarm {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using util::Clock;
+using util::seconds_since;
 
 // Mean distance to their centroid of the snapshots the swarm has published (exploration).
 double published_diversity(comm::Transport& transport, const torch::Tensor& like) {
@@ -134,14 +134,14 @@ class ParticleHook final : public train::StepHook {
 
 WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::Splits& splits,
                         comm::Transport& transport, train::EventSink& sink) {
-  const auto& opt = setup.train;
+  const auto& opt = setup.run.train;
   const auto& sw = setup.swarm;
   const Algo algo = parse_algo(sw.algo);
   NOSYNC_CHECK(algo != Algo::kSingle, "run_worker needs a swarm algorithm, not single");
   NOSYNC_CHECK(sw.period_s <= 0 || (algo == Algo::kNoSync && !sw.deterministic),
                "swarm.period_s needs nosync, not deterministic");
   const int n = transport.particles();
-  data::LoaderOptions loader = train::training_loader_options(setup.data, opt);
+  data::LoaderOptions loader = train::training_loader_options(setup.run.data, opt);
   if (sw.shard) {
     loader.shard_index = setup.particle;
     loader.shard_count = n;
@@ -163,14 +163,14 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
   train::LoopSetup loop;
   loop.particle = setup.particle;
   loop.train = opt;
-  loop.checkpoint = setup.checkpoint;
-  loop.checkpoints_dir = fmt::format("{}/checkpoints/particle-{}", setup.run_dir, setup.particle);
-  loop.config_toml = setup.config_toml;
-  loop.state = {{"particle", setup.particle}, {"algo", sw.algo}, {"model", setup.model.name}};
+  loop.checkpoint = setup.run.checkpoint;
+  loop.checkpoints_dir = fmt::format("{}/checkpoints/particle-{}", setup.run.run_dir, setup.particle);
+  loop.config_toml = setup.run.config_toml;
+  loop.state = {{"particle", setup.particle}, {"algo", sw.algo}, {"model", setup.run.model.name}};
   loop.resume = setup.resume;
   loop.resume_dir = setup.resume_dir;
   loop.leader = leader;
-  loop.control = setup.control;
+  loop.control = setup.run.control;
   const train::LoopResult r = train::run_loop(loop, trainer, val_eval, test_eval, sink, &hook);
   if (r.stopped) throw Stopped(r.steps);
 

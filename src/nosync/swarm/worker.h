@@ -16,6 +16,7 @@
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/control.h"
 #include "nosync/train/events.h"
+#include "nosync/train/loop.h"
 #include "nosync/train/options.h"
 
 namespace nosync::swarm {
@@ -30,18 +31,15 @@ class Stopped : public std::runtime_error {
 struct WorkerSetup {
   int particle = 0;
   SwarmOptions swarm;
-  train::TrainOptions train;  // this particle's options (seed, lr, batch size may differ)
-  train::CheckpointOptions checkpoint;
-  data::DataOptions data;
-  models::ModelOptions model;
-  std::string run_dir;        // checkpoints go to run_dir/checkpoints/particle-<i>/
-  std::string config_toml;
+  // What a single run is given too, with this particle's train options (seed, lr, batch size may
+  // differ); checkpoints go to run.run_dir/checkpoints/particle-<i>/. run.control: optional
+  // checkpoint / stop on request. A worker resumes from `resume` below, not from run.resume.
+  train::RunSetup run;
   int64_t threads = 1;        // intra-op threads of this particle
   // A checkpoint of this particle to continue from (swarm resume); none = a fresh start. Its
   // optimizer list may hold the algorithm's own state ("swarm.*").
   std::optional<train::CheckpointContent> resume;
   std::string resume_dir;
-  train::RunControl* control = nullptr;  // optional: checkpoint / stop on request
   // Hybrid (swarm.group_size > 1, nosync only): this particle is a data-parallel group of ranks
   // (swarm/group.h). Only the leader exchanges with the swarm (the `transport` argument; a member
   // passes its group), evaluates and writes checkpoints.

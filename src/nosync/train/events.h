@@ -7,9 +7,11 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
+#include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -107,23 +109,34 @@ class MetricsSink : public EventSink {
   std::string lines_;
 };
 
-// Sends every event to two sinks, in order (e.g. the metrics and the console).
+// Sends every event to each of its sinks, in order (e.g. the metrics and the console).
 class TeeSink : public EventSink {
  public:
-  TeeSink(EventSink& first, EventSink& second) : first_(first), second_(second) {}
-  void started(const StartEvent& e) override { first_.started(e), second_.started(e); }
-  void stepped(const StepEvent& e) override { first_.stepped(e), second_.stepped(e); }
-  void logged(const StepEvent& e) override { first_.logged(e), second_.logged(e); }
-  void evaluated(const EvalEvent& e) override { first_.evaluated(e), second_.evaluated(e); }
-  void checkpointed(const CheckpointEvent& e) override { first_.checkpointed(e), second_.checkpointed(e); }
-  void resumed(const ResumeEvent& e) override { first_.resumed(e), second_.resumed(e); }
-  void record(const nlohmann::json& r) override { first_.record(r), second_.record(r); }
-  void warn(const std::string& m) override { first_.warn(m), second_.warn(m); }
-  bool should_stop() override { return first_.should_stop() || second_.should_stop(); }
+  // Null entries are skipped (a sink a rank or a run does not have).
+  TeeSink(std::initializer_list<EventSink*> sinks) {
+    for (EventSink* s : sinks)
+      if (s != nullptr) sinks_.push_back(s);
+  }
+  void started(const StartEvent& e) override { each([&](EventSink& s) { s.started(e); }); }
+  void stepped(const StepEvent& e) override { each([&](EventSink& s) { s.stepped(e); }); }
+  void logged(const StepEvent& e) override { each([&](EventSink& s) { s.logged(e); }); }
+  void evaluated(const EvalEvent& e) override { each([&](EventSink& s) { s.evaluated(e); }); }
+  void checkpointed(const CheckpointEvent& e) override { each([&](EventSink& s) { s.checkpointed(e); }); }
+  void resumed(const ResumeEvent& e) override { each([&](EventSink& s) { s.resumed(e); }); }
+  void record(const nlohmann::json& r) override { each([&](EventSink& s) { s.record(r); }); }
+  void warn(const std::string& m) override { each([&](EventSink& s) { s.warn(m); }); }
+  bool should_stop() override {
+    for (EventSink* s : sinks_)
+      if (s->should_stop()) return true;
+    return false;
+  }
 
  private:
-  EventSink& first_;
-  EventSink& second_;
+  template <typename F>
+  void each(const F& f) {
+    for (EventSink* s : sinks_) f(*s);
+  }
+  std::vector<EventSink*> sinks_;
 };
 
 }  // namespace nosync::train

@@ -53,7 +53,7 @@ RunResult run_single(const RunSetup& setup, const data::Splits& splits, EventSin
   }
   std::filesystem::create_directories(setup.run_dir);
   MetricsSink metrics(setup.run_dir + "/metrics.jsonl");
-  TeeSink both(metrics, sink);
+  TeeSink both({&metrics, &sink});
   const LoopResult l = run_loop(loop, trainer, val, test, both);
 
   RunResult r;

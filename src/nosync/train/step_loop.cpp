@@ -7,15 +7,15 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "nosync/util/clock.h"
 #include "nosync/util/error.h"
 
 namespace nosync::train {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using util::Clock;
+using util::seconds_since;
 
 // Checkpoint tensors that are not the optimizer's: the process's random generator, and the
 // state of a hook (swarm.*).

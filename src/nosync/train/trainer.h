@@ -44,6 +44,7 @@ class Trainer {
   double lr() const { return lr_; }
   models::Net& net() { return net_; }
   const data::BatchLoader& loader() const { return loader_; }
+  data::BatchLoader& loader() { return loader_; }
   int64_t batch_size() const { return options_.batch_size; }
 
   // Checkpoint state, with PyTorch state_dict names.

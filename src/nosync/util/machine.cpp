@@ -16,6 +16,8 @@
 
 #include <fmt/format.h>
 
+#include "nosync/util/clock.h"
+
 namespace nosync::util {
 
 namespace {
@@ -74,7 +76,6 @@ double peak_gflops_per_core(bool bf16) {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 // kAcc independent accumulator chains: more than latency x pipes (about 4 x 2 on current cores),
 // so the loop is bound by throughput. FLOPs per iteration are counted by the callers.
@@ -160,7 +161,7 @@ double measured_peak_gflops_per_core(bool bf16, double seconds) {
   while (Clock::now() < end) {
     const auto t0 = Clock::now();
     sink = sink + loop(rounds);
-    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double s = seconds_since(t0);
     best = std::max(best, flops_per_round * static_cast<double>(rounds) / s / 1e9);
   }
   return best;

@@ -127,8 +127,7 @@ class NoSyncExchange final : public Exchange {
       if (momentum_factor_ != 1) c_.trainer.scale_momentum(momentum_factor_);
       // The mean is a new point: its batch-norm statistics are re-estimated (docs/algorithm.md).
       if (attractor_kind_ == Attractor::kMean && coeff > 0 && train::has_batchnorm(*c_.trainer.net()))
-        train::recompute_batchnorm(*c_.trainer.net(), const_cast<data::BatchLoader&>(c_.trainer.loader()),
-                                   kBatchNormBatches);
+        train::recompute_batchnorm(*c_.trainer.net(), c_.trainer.loader(), kBatchNormBatches);
     } else {
       rec["distance"] = 0.0;  // this particle is the attractor: it is not pulled
     }
