@@ -16,7 +16,7 @@ namespace {
 
 const int kParticles[] = {2, 4, 8};
 // The other algorithms with 2 workers and S steps each (docs/experiments.md lists them).
-const char* const kBaselines[] = {"sync", "local-sgd", "easgd"};
+const char* const kBaselines[] = {"sync", "local-sgd", "easgd", "diloco"};
 
 struct ByParticles {
   int n = 0;
