@@ -2,7 +2,8 @@
 # Preemption of local runs through the real binary on synthetic data, for the single worker and
 # a 2-particle NoSync swarm: SIGUSR1 makes every worker checkpoint and the run goes on; SIGTERM
 # makes it checkpoint and exit 0 within 5 s, saying where the checkpoint is; the checkpoint
-# verifies (`nosync eval`) and `--resume` runs to the end.
+# verifies (`nosync eval`) and `--resume` runs to the end. SIGINT (Ctrl-C) and SIGHUP do what
+# SIGTERM does; a second one while a worker is still inside a long step forces the exit.
 # Usage: preemption.sh NOSYNC_BINARY SOURCE_DIR
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
@@ -84,4 +85,44 @@ PY
 
 preempt single checkpoints -- --set swarm.algo=single
 preempt swarm checkpoints/particle-0 checkpoints/particle-1 -- --set swarm.algo=nosync --set swarm.particles=2
+
+# SIGINT and SIGHUP: as SIGTERM, named in the message; the checkpoint verifies.
+for sig in INT HUP; do
+  name=single-$sig
+  "$bin" train "${long[@]}" --set swarm.algo=single --run-dir "$name" >out.txt 2>err.txt &
+  pid=$!
+  wait_for 60 has_train_event "$name"
+  t0=$(date +%s.%N)
+  kill -$sig $pid
+  wait $pid
+  rc=$?
+  pid=""
+  took=$($py -c "print('%.2f' % ($(date +%s.%N) - $t0))")
+  [ $rc -eq 0 ] || { cat err.txt; fail "$name: SIG$sig: exit $rc, expected 0"; }
+  $py -c "import sys; sys.exit(0 if $took <= 5 else 1)" || fail "$name: SIG$sig: exit took $took s (limit 5 s)"
+  grep -q "stopped by SIG$sig at step" err.txt || { cat err.txt; fail "$name: no 'stopped by SIG$sig' message"; }
+  after "$name/checkpoints" || fail "$name: no checkpoint after SIG$sig"
+  "$bin" eval --checkpoint "$name/checkpoints" >eval.txt 2>&1 || { cat eval.txt; fail "$name: checkpoint does not verify"; }
+  echo "$name: SIG$sig -> exit 0 after $took s with a checkpoint"
+done
+
+# A second Ctrl-C forces: particle 0 sleeps inside a step far longer than the test, so the first
+# SIGINT cannot be honoured yet; the second ends the process by SIGINT (exit 130) at once.
+"$bin" train "${long[@]}" --set swarm.algo=nosync --set swarm.particles=2 \
+  --set swarm.fault=slow:particle=0:factor=1000000 --run-dir forced >out.txt 2>err.txt &
+pid=$!
+wait_for 60 grep -q "^swarm: " err.txt
+sleep 0.5
+kill -INT $pid
+sleep 0.5
+kill -0 $pid 2>/dev/null || { cat err.txt; fail "forced: the first SIGINT ended the run although particle 0 was mid-step"; }
+t0=$(date +%s.%N)
+kill -INT $pid
+wait $pid
+rc=$?
+pid=""
+took=$($py -c "print('%.2f' % ($(date +%s.%N) - $t0))")
+[ $rc -eq 130 ] || { cat err.txt; fail "forced: second SIGINT: exit $rc, expected 130"; }
+$py -c "import sys; sys.exit(0 if $took <= 5 else 1)" || fail "forced: second SIGINT: exit took $took s (limit 5 s)"
+echo "forced: second SIGINT -> exit 130 after $took s"
 echo "preemption: ok"

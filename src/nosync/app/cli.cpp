@@ -110,12 +110,14 @@ void print_swarm_summary(const nlohmann::json& s, const std::string& run_dir) {
        {"run directory", run_dir}});
 }
 
-// A run stopped by SIGTERM: where its checkpoint is and how to go on (stderr, exit 0).
-void report_stopped(int64_t step, const std::string& checkpoint, const std::string& run_dir) {
+// A run stopped by SIGTERM, SIGINT or SIGHUP: where its checkpoint is and how to go on (stderr,
+// exit 0).
+void report_stopped(const train::RunControl& control, int64_t step, const std::string& checkpoint,
+                    const std::string& run_dir) {
   std::cerr << fmt::format(
-                   "nosync: stopped by SIGTERM at step {}: checkpoint written to {}\n"
+                   "nosync: stopped by {} at step {}: checkpoint written to {}\n"
                    "nosync: resume with: nosync train --resume {}\n",
-                   step, checkpoint, run_dir)
+                   stop_signal_name(control), step, checkpoint, run_dir)
             << std::flush;
 }
 
@@ -204,8 +206,9 @@ int run_train(const TrainArgs& args) {
     throw UserError(fmt::format("swarm.group_size = {} needs an MPI job (groups are sets of MPI ranks)",
                                 config.swarm.group_size),
                     "start with mpirun -np <particles x group_size>, or set swarm.group_size = 1");
-  // Preemption: SIGUSR1 = checkpoint and go on, SIGTERM = checkpoint and exit 0. Installed before
-  // the data loads so that an early SIGTERM still ends in a checkpoint (after the first step).
+  // Preemption: SIGUSR1 = checkpoint and go on; SIGTERM, SIGINT, SIGHUP = checkpoint and exit 0
+  // (a second one forces). Installed before the data loads so that an early signal still ends in
+  // a checkpoint (after the first step).
   train::RunControl control;
   SignalScope signals(&control);
   set_threads(config.train.threads);
@@ -225,7 +228,7 @@ int run_train(const TrainArgs& args) {
                                      &control);
       print_swarm_summary(s, run_dir);
     } catch (const swarm::Stopped& stopped) {
-      report_stopped(stopped.step, run_dir + "/checkpoints/particle-<i>", run_dir);
+      report_stopped(control, stopped.step, run_dir + "/checkpoints/particle-<i>", run_dir);
     }
     return 0;
   }
@@ -236,7 +239,7 @@ int run_train(const TrainArgs& args) {
   const train::RunResult result = train::run_single(setup, splits, console);
   console.finish();
   if (!result.completed && control.stop.load()) {
-    report_stopped(result.steps, result.last_checkpoint, run_dir);
+    report_stopped(control, result.steps, result.last_checkpoint, run_dir);
     return 0;
   }
   print_summary(result, run_dir);

@@ -290,8 +290,8 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
     try {
       result = swarm::run_worker(setup, net, splits, transport, sink);
     } catch (const swarm::Stopped& stopped) {
-      std::cerr << fmt::format("nosync: {} stopped by SIGTERM at step {}: checkpoint written\n", rank_tag(rank, size),
-                               stopped.step)
+      std::cerr << fmt::format("nosync: {} stopped by {} at step {}: checkpoint written\n", rank_tag(rank, size),
+                               stop_signal_name(control), stopped.step)
                 << std::flush;
       std::_Exit(kExitStopped);  // peers stop on their own signal; nothing collective is safe now
     }

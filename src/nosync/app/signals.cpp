@@ -12,8 +12,16 @@ train::RunControl* g_control = nullptr;
 void on_sigusr1(int) {
   if (g_control != nullptr) g_control->checkpoint_requests.fetch_add(1);
 }
-void on_sigterm(int) {
-  if (g_control != nullptr) g_control->stop.store(true);
+// SIGTERM, SIGINT, SIGHUP: checkpoint after this step and stop. A second one while the first is
+// being honoured forces: the default action (the process ends by that signal, no checkpoint).
+void on_stop(int sig) {
+  if (g_control == nullptr) return;
+  if (g_control->stop.exchange(true)) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  g_control->stop_signal.store(sig);
 }
 
 void install(train::RunControl* control) {
@@ -23,13 +31,22 @@ void install(train::RunControl* control) {
   sigemptyset(&sa.sa_mask);
   sa.sa_handler = control != nullptr ? on_sigusr1 : SIG_DFL;
   sigaction(SIGUSR1, &sa, nullptr);
-  sa.sa_handler = control != nullptr ? on_sigterm : SIG_DFL;
-  sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = control != nullptr ? on_stop : SIG_DFL;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &sa, nullptr);
 }
 
 }  // namespace
 
 SignalScope::SignalScope(train::RunControl* control) { install(control); }
 SignalScope::~SignalScope() { install(nullptr); }
+
+std::string stop_signal_name(const train::RunControl& control) {
+  switch (control.stop_signal.load()) {
+    case SIGINT: return "SIGINT";
+    case SIGHUP: return "SIGHUP";
+    case SIGTERM: return "SIGTERM";
+    default: return "request";
+  }
+}
 
 }  // namespace nosync::app

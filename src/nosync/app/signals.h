@@ -1,7 +1,10 @@
 // Preemption signals as requests to a run: while a SignalScope lives, SIGUSR1 asks for a
-// checkpoint (the run continues) and SIGTERM asks for a checkpoint and a clean stop. Used by the
+// checkpoint (the run continues); SIGTERM, SIGINT (Ctrl-C) and SIGHUP ask for a checkpoint and a
+// clean stop, and a second of them forces the stop (the signal's default action). Used by the
 // local launchers (single worker, local swarm) and by every MPI rank.
 #pragma once
+
+#include <string>
 
 #include "nosync/train/control.h"
 
@@ -16,5 +19,8 @@ class SignalScope {
   SignalScope(const SignalScope&) = delete;
   SignalScope& operator=(const SignalScope&) = delete;
 };
+
+// "SIGTERM", "SIGINT" or "SIGHUP": what stopped the run (for the stop message).
+std::string stop_signal_name(const train::RunControl& control);
 
 }  // namespace nosync::app

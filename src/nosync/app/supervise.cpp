@@ -17,10 +17,10 @@ namespace nosync::app {
 namespace {
 
 volatile sig_atomic_t g_child = 0;        // the running child, for the forwarding handler
-volatile sig_atomic_t g_terminated = 0;   // SIGTERM/SIGINT seen: no relaunch after this child
+volatile sig_atomic_t g_terminated = 0;   // SIGTERM/SIGINT/SIGHUP seen: no relaunch after this child
 
 void forward(int sig) {
-  if (sig == SIGTERM || sig == SIGINT) g_terminated = 1;
+  if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) g_terminated = 1;
   if (g_child > 0) kill(static_cast<pid_t>(g_child), sig);
 }
 
@@ -29,7 +29,7 @@ void set_handlers(void (*handler)(int)) {
   sa.sa_handler = handler;
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGTERM, SIGUSR1, SIGINT}) sigaction(sig, &sa, nullptr);
+  for (int sig : {SIGTERM, SIGUSR1, SIGINT, SIGHUP}) sigaction(sig, &sa, nullptr);
 }
 
 // Starts this executable with `args` and waits for it; returns waitpid's status.
