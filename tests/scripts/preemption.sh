@@ -86,10 +86,16 @@ PY
 preempt single checkpoints -- --set swarm.algo=single
 preempt swarm checkpoints/particle-0 checkpoints/particle-1 -- --set swarm.algo=nosync --set swarm.particles=2
 
+# A script's background job inherits SIGINT ignored; `as_terminal` starts the binary with SIGINT
+# and SIGHUP at their defaults, as from a terminal (exec: $! is the binary itself).
+as_terminal=($py -c 'import os, signal, sys
+for s in (signal.SIGINT, signal.SIGHUP): signal.signal(s, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])')
+
 # SIGINT and SIGHUP: as SIGTERM, named in the message; the checkpoint verifies.
 for sig in INT HUP; do
   name=single-$sig
-  "$bin" train "${long[@]}" --set swarm.algo=single --run-dir "$name" >out.txt 2>err.txt &
+  "${as_terminal[@]}" "$bin" train "${long[@]}" --set swarm.algo=single --run-dir "$name" >out.txt 2>err.txt &
   pid=$!
   wait_for 60 has_train_event "$name"
   t0=$(date +%s.%N)
@@ -108,7 +114,7 @@ done
 
 # A second Ctrl-C forces: particle 0 sleeps inside a step far longer than the test, so the first
 # SIGINT cannot be honoured yet; the second ends the process by SIGINT (exit 130) at once.
-"$bin" train "${long[@]}" --set swarm.algo=nosync --set swarm.particles=2 \
+"${as_terminal[@]}" "$bin" train "${long[@]}" --set swarm.algo=nosync --set swarm.particles=2 \
   --set swarm.fault=slow:particle=0:factor=1000000 --run-dir forced >out.txt 2>err.txt &
 pid=$!
 wait_for 60 grep -q "^swarm: " err.txt
@@ -125,4 +131,20 @@ took=$($py -c "print('%.2f' % ($(date +%s.%N) - $t0))")
 [ $rc -eq 130 ] || { cat err.txt; fail "forced: second SIGINT: exit $rc, expected 130"; }
 $py -c "import sys; sys.exit(0 if $took <= 5 else 1)" || fail "forced: second SIGINT: exit took $took s (limit 5 s)"
 echo "forced: second SIGINT -> exit 130 after $took s"
+
+# Started with SIGHUP and SIGINT ignored (nohup, a background job): both stay ignored; SIGTERM
+# still stops the run with a checkpoint.
+nohup "$bin" train "${long[@]}" --set swarm.algo=single --run-dir nohup >out.txt 2>err.txt &
+pid=$!
+wait_for 60 has_train_event nohup
+kill -HUP $pid
+kill -INT $pid
+sleep 1
+kill -0 $pid 2>/dev/null || { cat err.txt; fail "nohup: SIGHUP or SIGINT ended a run started to ignore them"; }
+kill -TERM $pid
+wait $pid
+rc=$?
+pid=""
+[ $rc -eq 0 ] && grep -q "stopped by SIGTERM at step" err.txt || { cat err.txt; fail "nohup: SIGTERM: exit $rc"; }
+echo "nohup: SIGHUP and SIGINT ignored; SIGTERM -> exit 0 with a checkpoint"
 echo "preemption: ok"

@@ -31,8 +31,15 @@ void install(train::RunControl* control) {
   sigemptyset(&sa.sa_mask);
   sa.sa_handler = control != nullptr ? on_sigusr1 : SIG_DFL;
   sigaction(SIGUSR1, &sa, nullptr);
-  sa.sa_handler = control != nullptr ? on_stop : SIG_DFL;
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &sa, nullptr);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    // An interrupt or hangup the process was started to ignore (nohup, a background job of a
+    // script) stays ignored, as the shell asked.
+    struct sigaction old {};
+    sigaction(sig, nullptr, &old);
+    if (sig != SIGTERM && old.sa_handler == SIG_IGN) continue;
+    sa.sa_handler = control != nullptr ? on_stop : SIG_DFL;
+    sigaction(sig, &sa, nullptr);
+  }
 }
 
 }  // namespace

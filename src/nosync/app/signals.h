@@ -1,7 +1,8 @@
 // Preemption signals as requests to a run: while a SignalScope lives, SIGUSR1 asks for a
 // checkpoint (the run continues); SIGTERM, SIGINT (Ctrl-C) and SIGHUP ask for a checkpoint and a
-// clean stop, and a second of them forces the stop (the signal's default action). Used by the
-// local launchers (single worker, local swarm) and by every MPI rank.
+// clean stop, and a second of them forces the stop (the signal's default action). A SIGINT or
+// SIGHUP the process inherited as ignored (nohup, a script's background job) stays ignored. Used
+// by the local launchers (single worker, local swarm) and by every MPI rank.
 #pragma once
 
 #include <string>
