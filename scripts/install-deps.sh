@@ -9,7 +9,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  dataset-fashion-mnist gnuplot-nox clang-14 libclang-rt-14-dev
+  dataset-fashion-mnist fortunes gnuplot-nox clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -19,14 +19,14 @@ using nosync::testing::write_bytes;
 TEST(CifarTest, ParseRoundTrip) {
   const auto bytes = cifar_records({7, 0, 9});
   Dataset ds = parse_cifar10(bytes, "batch.bin");
-  ASSERT_EQ(ds.images.sizes(), (std::vector<int64_t>{3, 3, 32, 32}));
+  ASSERT_EQ(ds.inputs.sizes(), (std::vector<int64_t>{3, 3, 32, 32}));
   ASSERT_EQ(ds.labels.sizes(), (std::vector<int64_t>{3}));
   EXPECT_EQ(ds.num_classes, 10);
   EXPECT_EQ(ds.shape(), (Shape{3, 32, 32}));
   EXPECT_EQ(ds.labels[0].item<int64_t>(), 7);
   EXPECT_EQ(ds.labels[2].item<int64_t>(), 9);
   // Planar layout: byte k of the record's image is channel k/1024, row (k%1024)/32, column k%32.
-  auto img = ds.images.accessor<uint8_t, 4>();
+  auto img = ds.inputs.accessor<uint8_t, 4>();
   for (int r = 0; r < 3; ++r)
     for (int k : {0, 1, 31, 32, 1023, 1024, 2048, 3071})
       EXPECT_EQ(img[r][k / 1024][(k % 1024) / 32][k % 32], static_cast<uint8_t>(r * 13 + k * 5)) << r << " " << k;
@@ -68,7 +68,7 @@ TEST(CifarTest, ReadsTrainAndTestBatches) {
     EXPECT_EQ(train.labels[2 * (i - 1)].item<int64_t>(), i);
     EXPECT_EQ(train.labels[2 * (i - 1) + 1].item<int64_t>(), i + 1);
     // Image bytes come from the right file (salt = i), in order.
-    EXPECT_EQ(train.images[2 * (i - 1) + 1][0][0][1].item<uint8_t>(), static_cast<uint8_t>(13 + 5 + i));
+    EXPECT_EQ(train.inputs[2 * (i - 1) + 1][0][0][1].item<uint8_t>(), static_cast<uint8_t>(13 + 5 + i));
   }
   Dataset test = read_cifar10(dir.path(), false);
   ASSERT_EQ(test.size(), 3);

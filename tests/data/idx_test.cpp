@@ -24,12 +24,12 @@ using nosync::testing::write_bytes;
 const std::vector<uint8_t> kLabels = {3, 0, 9, 1, 4};
 
 void check_split(const Dataset& ds) {
-  ASSERT_EQ(ds.images.sizes(), (std::vector<int64_t>{5, 1, 3, 4}));
-  ASSERT_EQ(ds.images.scalar_type(), torch::kUInt8);
+  ASSERT_EQ(ds.inputs.sizes(), (std::vector<int64_t>{5, 1, 3, 4}));
+  ASSERT_EQ(ds.inputs.scalar_type(), torch::kUInt8);
   ASSERT_EQ(ds.labels.scalar_type(), torch::kInt64);
   EXPECT_EQ(ds.num_classes, 10);
   EXPECT_EQ(ds.shape(), (Shape{1, 3, 4}));
-  auto img = ds.images.accessor<uint8_t, 4>();
+  auto img = ds.inputs.accessor<uint8_t, 4>();
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(ds.labels[i].item<int64_t>(), kLabels[i]);
     for (int y = 0; y < 3; ++y)

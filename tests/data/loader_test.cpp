@@ -18,9 +18,9 @@ using nosync::testing::expect_user_error;
 // x = byte / 255, so the index can be read back from a batch).
 Dataset indexed_dataset(int64_t n) {
   Dataset ds;
-  ds.images = torch::zeros({n, 1, 2, 2}, torch::kUInt8);
+  ds.inputs = torch::zeros({n, 1, 2, 2}, torch::kUInt8);
   ds.labels = torch::empty({n}, torch::kInt64);
-  auto img = ds.images.accessor<uint8_t, 4>();
+  auto img = ds.inputs.accessor<uint8_t, 4>();
   for (int64_t i = 0; i < n; ++i) {
     img[i][0][0][0] = static_cast<uint8_t>(i & 0xff);
     img[i][0][0][1] = static_cast<uint8_t>(i >> 8);
@@ -152,11 +152,11 @@ TEST(LoaderTest, BatchLargerThanShardIsUserError) {
 // n random uint8 images of c x h x w (not from the global torch RNG).
 Dataset random_images(int64_t n, int64_t c, int64_t h, int64_t w) {
   Dataset ds;
-  ds.images = torch::empty({n, c, h, w}, torch::kUInt8);
+  ds.inputs = torch::empty({n, c, h, w}, torch::kUInt8);
   ds.labels = torch::empty({n}, torch::kInt64);
   std::mt19937_64 rng(n * 1000 + c * 100 + h * 10 + w);
-  uint8_t* p = ds.images.data_ptr<uint8_t>();
-  for (int64_t i = 0; i < ds.images.numel(); ++i) p[i] = static_cast<uint8_t>(rng() >> 56);
+  uint8_t* p = ds.inputs.data_ptr<uint8_t>();
+  for (int64_t i = 0; i < ds.inputs.numel(); ++i) p[i] = static_cast<uint8_t>(rng() >> 56);
   for (int64_t i = 0; i < n; ++i) ds.labels[i] = static_cast<int64_t>(rng() % 10);
   ds.num_classes = 10;
   ds.source = "random";
@@ -252,7 +252,7 @@ TEST(LoaderTest, NormalizedFeaturesHaveZeroMeanUnitStd) {
   }
   // Identity normalization is x / 255.
   torch::Tensor g = normalized_features(ds, Normalization::identity(3));
-  EXPECT_TRUE(torch::allclose(g, ds.images.to(torch::kFloat32) / 255.0));
+  EXPECT_TRUE(torch::allclose(g, ds.inputs.to(torch::kFloat32) / 255.0));
   // The loader's batches are rows of the normalized features.
   BatchLoader loader(ds, norm, options(500, 0, false));
   EXPECT_TRUE(torch::equal(loader.next().x, f));

@@ -43,14 +43,14 @@ TEST(SplitsTest, SyntheticSizesAndDisjointValidation) {
   EXPECT_EQ(s.val.num_classes, 3);
   // val = the last 50 samples of the training set, train = the rest: disjoint by position.
   SyntheticSets full = make_synthetic(300, 80, 3, 6, 11);
-  EXPECT_TRUE(torch::equal(s.train.images, full.train.images.slice(0, 0, 250)));
-  EXPECT_TRUE(torch::equal(s.val.images, full.train.images.slice(0, 250, 300)));
+  EXPECT_TRUE(torch::equal(s.train.inputs, full.train.inputs.slice(0, 0, 250)));
+  EXPECT_TRUE(torch::equal(s.val.inputs, full.train.inputs.slice(0, 250, 300)));
   EXPECT_TRUE(torch::equal(s.val.labels, full.train.labels.slice(0, 250, 300)));
-  EXPECT_TRUE(torch::equal(s.test.images, full.test.images));
+  EXPECT_TRUE(torch::equal(s.test.inputs, full.test.inputs));
   // Splits share no storage with each other.
-  EXPECT_NE(s.train.images.data_ptr(), s.val.images.data_ptr());
-  s.val.images.fill_(0);
-  EXPECT_TRUE(torch::equal(s.train.images, full.train.images.slice(0, 0, 250)));
+  EXPECT_NE(s.train.inputs.data_ptr(), s.val.inputs.data_ptr());
+  s.val.inputs.fill_(0);
+  EXPECT_TRUE(torch::equal(s.train.inputs, full.train.inputs.slice(0, 0, 250)));
 }
 
 TEST(SplitsTest, Limits) {
@@ -103,7 +103,7 @@ TEST(SplitsTest, NormalizationFromTrainingSplit) {
   DataOptions o = synthetic_options();
   Splits s = load_splits(o);
   ASSERT_EQ(s.norm.mean.size(), 1u);
-  const auto x = s.train.images.to(torch::kFloat64) / 255.0;
+  const auto x = s.train.inputs.to(torch::kFloat64) / 255.0;
   EXPECT_NEAR(s.norm.mean[0], x.mean().item<double>(), 1e-5);
   EXPECT_NEAR(s.norm.std[0], x.std(/*unbiased=*/false).item<double>(), 1e-5);
   o.normalize = false;
@@ -112,7 +112,7 @@ TEST(SplitsTest, NormalizationFromTrainingSplit) {
   EXPECT_EQ(s.norm.std, std::vector<float>{1.0f});
   // Constant images: std falls back to 1 rather than dividing by zero.
   Dataset flat;
-  flat.images = torch::full({4, 2, 3, 3}, 51, torch::kUInt8);
+  flat.inputs = torch::full({4, 2, 3, 3}, 51, torch::kUInt8);
   flat.labels = torch::zeros({4}, torch::kInt64);
   Normalization n = Normalization::from(flat);
   EXPECT_NEAR(n.mean[1], 0.2f, 1e-6);
@@ -136,7 +136,7 @@ TEST(SplitsTest, IdxFromDirectory) {
   EXPECT_EQ(s.val.size(), 10);
   EXPECT_EQ(s.test.size(), 12);
   EXPECT_EQ(s.val.labels[0].item<int64_t>(), 0);  // sample 30
-  EXPECT_EQ(s.val.images[0][0][0][0].item<uint8_t>(), test_pixel(30, 0, 0));
+  EXPECT_EQ(s.val.inputs[0][0][0][0].item<uint8_t>(), test_pixel(30, 0, 0));
   // Test images of another shape are refused.
   write_bytes(dir.file("t10k-images-idx3-ubyte"), idx_images(12, 4, 5, test_pixel));
   expect_user_error([&] { load_splits(o); }, {"1x5x5", "1x4x5", "t10k-images-idx3-ubyte"});
@@ -148,10 +148,10 @@ TEST(SplitsTest, SliceCopies) {
   SyntheticSets s = make_synthetic(20, 5, 3, 4, 1);
   Dataset part = s.train.slice(5, 9);
   EXPECT_EQ(part.size(), 4);
-  EXPECT_TRUE(part.images.is_contiguous());
+  EXPECT_TRUE(part.inputs.is_contiguous());
   EXPECT_TRUE(torch::equal(part.labels, s.train.labels.slice(0, 5, 9)));
-  part.images.fill_(0);
-  EXPECT_FALSE(torch::equal(part.images, s.train.images.slice(0, 5, 9)));
+  part.inputs.fill_(0);
+  EXPECT_FALSE(torch::equal(part.inputs, s.train.inputs.slice(0, 5, 9)));
   EXPECT_EQ(s.train.slice(3, 3).size(), 0);
 }
 
@@ -180,7 +180,7 @@ TEST(SplitsTest, RealFashionMnist) {
   std::cout << "    Fashion-MNIST read_idx_split train + t10k: " << raw << " s\n";
   EXPECT_EQ(train.size(), 60000);
   EXPECT_EQ(test.size(), 10000);
-  EXPECT_EQ(train.images.sizes(), (std::vector<int64_t>{60000, 1, 28, 28}));
+  EXPECT_EQ(train.inputs.sizes(), (std::vector<int64_t>{60000, 1, 28, 28}));
   // Balanced: 6000 training and 1000 test images per class.
   EXPECT_TRUE(torch::equal(train.labels.bincount(), torch::full({10}, 6000, torch::kInt64)));
   EXPECT_TRUE(torch::equal(test.labels.bincount(), torch::full({10}, 1000, torch::kInt64)));

@@ -11,9 +11,9 @@ using nosync::testing::expect_user_error;
 
 TEST(SyntheticTest, ShapesAndLabels) {
   SyntheticSets s = make_synthetic(200, 50, 4, 12, 7);
-  EXPECT_EQ(s.train.images.sizes(), (std::vector<int64_t>{200, 1, 12, 12}));
-  EXPECT_EQ(s.test.images.sizes(), (std::vector<int64_t>{50, 1, 12, 12}));
-  EXPECT_EQ(s.train.images.scalar_type(), torch::kUInt8);
+  EXPECT_EQ(s.train.inputs.sizes(), (std::vector<int64_t>{200, 1, 12, 12}));
+  EXPECT_EQ(s.test.inputs.sizes(), (std::vector<int64_t>{50, 1, 12, 12}));
+  EXPECT_EQ(s.train.inputs.scalar_type(), torch::kUInt8);
   EXPECT_EQ(s.train.labels.scalar_type(), torch::kInt64);
   EXPECT_EQ(s.train.num_classes, 4);
   EXPECT_EQ(s.test.num_classes, 4);
@@ -33,16 +33,16 @@ TEST(SyntheticTest, DeterministicInSeedAndIndependentOfGlobalRng) {
   torch::manual_seed(2);
   (void)torch::rand({10});
   SyntheticSets b = make_synthetic(300, 60, 5, 8, 42);
-  EXPECT_TRUE(torch::equal(a.train.images, b.train.images));
+  EXPECT_TRUE(torch::equal(a.train.inputs, b.train.inputs));
   EXPECT_TRUE(torch::equal(a.train.labels, b.train.labels));
-  EXPECT_TRUE(torch::equal(a.test.images, b.test.images));
+  EXPECT_TRUE(torch::equal(a.test.inputs, b.test.inputs));
   EXPECT_TRUE(torch::equal(a.test.labels, b.test.labels));
   SyntheticSets c = make_synthetic(300, 60, 5, 8, 43);
-  EXPECT_FALSE(torch::equal(a.train.images, c.train.images));
+  EXPECT_FALSE(torch::equal(a.train.inputs, c.train.inputs));
   // The test set does not depend on how many training samples were drawn.
   SyntheticSets d = make_synthetic(100, 60, 5, 8, 42);
-  EXPECT_TRUE(torch::equal(a.test.images, d.test.images));
-  EXPECT_TRUE(torch::equal(a.train.images.slice(0, 0, 100), d.train.images));
+  EXPECT_TRUE(torch::equal(a.test.inputs, d.test.inputs));
+  EXPECT_TRUE(torch::equal(a.train.inputs.slice(0, 0, 100), d.train.inputs));
 }
 
 TEST(SyntheticTest, RejectsBadParameters) {
@@ -56,7 +56,7 @@ TEST(SyntheticTest, RejectsBadParameters) {
 // training set's prototypes. Samples are noisy: a single pixel does not give the class away.
 TEST(SyntheticTest, LearnableBySmallMlp) {
   SyntheticSets s = make_synthetic(2048, 512, 4, 12, 7);
-  auto features = [](const Dataset& d) { return (d.images.to(torch::kFloat32) / 255.0 - 0.5).flatten(1); };
+  auto features = [](const Dataset& d) { return (d.inputs.to(torch::kFloat32) / 255.0 - 0.5).flatten(1); };
   torch::Tensor xtr = features(s.train), xte = features(s.test);
   torch::manual_seed(0);
   torch::nn::Sequential mlp(torch::nn::Linear(144, 32), torch::nn::ReLU(), torch::nn::Linear(32, 4));
@@ -74,7 +74,7 @@ TEST(SyntheticTest, LearnableBySmallMlp) {
   std::cout << "    synthetic test accuracy after 3 epochs: " << acc << "\n";
   EXPECT_GT(acc, 0.95);
   // Noisy: within one class, pixels vary a lot around the prototype.
-  const auto class0 = s.train.images.index({s.train.labels.eq(0)}).to(torch::kFloat32);
+  const auto class0 = s.train.inputs.index({s.train.labels.eq(0)}).to(torch::kFloat32);
   const double noise = class0.std(0).mean().item<double>();
   std::cout << "    within-class pixel std: " << noise << "\n";
   EXPECT_GT(noise, 30.0);

@@ -80,6 +80,29 @@ TEST(Models, BadOptionsAreUserErrors) {
   EXPECT_THROW(build_model({"cnn", -1.0, 0}, {1, 28, 28}, 10), UserError);
 }
 
+TEST(Models, AClassifierOnTextIsAUserError) {
+  data::Dataset text;
+  text.task = data::Task::language_model;
+  text.inputs = torch::zeros({4, 8}, torch::kUInt8);
+  text.labels = torch::zeros({4, 8}, torch::kLong);
+  text.num_classes = 256;
+  text.source = "corpus.txt";
+  for (const char* name : {"mlp", "cnn", "resnet"}) {
+    try {
+      build_model_for({name, 1.0, 0}, text);
+      ADD_FAILURE() << name << " accepted text";
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find("is a classifier, but corpus.txt is text"), std::string::npos) << e.what();
+    }
+  }
+  data::Dataset images = text;
+  images.task = data::Task::classification;
+  images.inputs = torch::zeros({4, 1, 8, 8}, torch::kUInt8);
+  images.labels = torch::zeros({4}, torch::kLong);
+  images.num_classes = 10;
+  EXPECT_NE(build_model_for({"cnn", 1.0, 0}, images), nullptr);
+}
+
 }  // namespace
 }  // namespace nosync::models
 

@@ -77,10 +77,11 @@ std::string speed_line(const nlohmann::json& s) {
 }
 
 void print_summary(const train::RunResult& r, const std::string& run_dir) {
+  const nlohmann::json fields = train::eval_fields("test", r.test), val = train::eval_fields("val", r.val);
   std::vector<std::pair<std::string, std::string>> rows = {
-      {"test accuracy", fmt::format("{:.2f} %", 100 * r.test.accuracy)},
+      train::headline_row(fields, "test"),
       {"test loss", fmt::format("{:.4f}", r.test.loss)},
-      {"val accuracy", fmt::format("{:.2f} %", 100 * r.val.accuracy)},
+      train::headline_row(val, "val"),
       {"steps", std::to_string(r.steps)},
       {"epochs", fmt::format("{:.2f}", r.epochs)},
       {"wall time", format_duration(r.wall_s)},
@@ -92,15 +93,18 @@ void print_summary(const train::RunResult& r, const std::string& run_dir) {
 }
 
 void print_swarm_summary(const nlohmann::json& s, const std::string& run_dir) {
-  auto pct = [](const nlohmann::json& j) { return fmt::format("{:.2f} %", 100 * j["test_accuracy"].get<double>()); };
+  auto metric = [](const std::string& who, const nlohmann::json& j) {
+    auto [name, value] = train::headline_row(j, "test");
+    return std::pair<std::string, std::string>{who + " " + name, value};
+  };
   auto loss = [](const nlohmann::json& j) { return fmt::format("{:.4f}", j["test_loss"].get<double>()); };
   std::cout << format_table(
       fmt::format("summary: {} with {} particles", s["algo"].get<std::string>(), s["particles"].get<int>()),
-      {{fmt::format("best particle ({}) test accuracy", s["best_particle"].get<int>()), pct(s["best"])},
+      {metric(fmt::format("best particle ({})", s["best_particle"].get<int>()), s["best"]),
        {"best particle test loss", loss(s["best"])},
-       {"swarm average test accuracy", pct(s["average"])},
+       metric("swarm average", s["average"]),
        {"swarm average test loss", loss(s["average"])},
-       {"ensemble test accuracy", pct(s["ensemble"])},
+       metric("ensemble", s["ensemble"]),
        {"ensemble test loss", loss(s["ensemble"])},
        {"steps per particle", std::to_string(s["steps"].get<int64_t>())},
        {"wall time", format_duration(s["wall_s"].get<double>())},
@@ -254,16 +258,16 @@ int run_eval(const EvalArgs& args) {
   for (const auto& o : args.overrides) apply_override(config, o);
   set_threads(config.train.threads);
   const data::Splits splits = data::load_splits(config.data);
-  auto net = train::load_trained_net(config.model, config.train, splits.train.shape(), splits.train.num_classes,
+  auto net = train::load_trained_net(config.model, config.train, splits.train,
                                      ck.model, dir + "/model.pt");
   const auto val = train::Evaluator(splits.val, splits.norm).run(*net);
   const auto test = train::Evaluator(splits.test, splits.norm).run(*net);
   std::cout << format_table("eval " + dir,
                             {{"model", config.model.name},
                              {"step", std::to_string(ck.state.value("trainer", nlohmann::json::object()).value("step", 0))},
-                             {"val accuracy", fmt::format("{:.2f} %", 100 * val.accuracy)},
+                             train::headline_row(train::eval_fields("val", val), "val"),
                              {"val loss", fmt::format("{:.4f}", val.loss)},
-                             {"test accuracy", fmt::format("{:.2f} %", 100 * test.accuracy)},
+                             train::headline_row(train::eval_fields("test", test), "test"),
                              {"test loss", fmt::format("{:.4f}", test.loss)}});
   return 0;
 }

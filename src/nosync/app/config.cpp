@@ -57,12 +57,24 @@ const std::vector<Field>& fields() {
   using C = Config;
   static const std::vector<Field> all = {
       make_field("data.format", &C::data, &data::DataOptions::format, "data set format", 1, 0,
-                 {"idx", "cifar10", "synthetic"}),
+                 {"idx", "cifar10", "tensors", "text", "synthetic"}),
       make_field("data.dir", &C::data, &data::DataOptions::dir,
                  "directory of the data files (idx: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]; "
                  "cifar10: data_batch_{1..5}.bin, test_batch.bin)"),
+      make_field("data.path", &C::data, &data::DataOptions::path,
+                 "tensors: the file torch.save wrote ({train,test}_{x,y}, optional val_*); text: a text file, "
+                 "or a directory whose text files are concatenated"),
       make_field("data.val_size", &C::data, &data::DataOptions::val_size,
-                 "validation samples held out of the end of the training set", 1, 1e9),
+                 "validation samples held out of the end of the training set (not for text, nor tensors "
+                 "files with val_x)",
+                 1, 1e9),
+      make_field("data.context", &C::data, &data::DataOptions::context, "text: tokens (bytes) per window", 1, 65536),
+      make_field("data.stride", &C::data, &data::DataOptions::stride,
+                 "text: training windows start every N bytes (0 = context / 2)", 0, 65536),
+      make_field("data.val_fraction", &C::data, &data::DataOptions::val_fraction,
+                 "text: share of the corpus held out for validation", 0.0001, 0.5),
+      make_field("data.test_fraction", &C::data, &data::DataOptions::test_fraction,
+                 "text: share of the corpus held out for test", 0.0001, 0.5),
       make_field("data.train_limit", &C::data, &data::DataOptions::train_limit,
                  "use only the first N training samples (0 = all)", 0, 1e9),
       make_field("data.test_limit", &C::data, &data::DataOptions::test_limit,

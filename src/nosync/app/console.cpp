@@ -49,7 +49,7 @@ std::string ConsoleSink::status(const train::StepEvent& p) const {
   const double rate = p.step > 0 ? p.elapsed_s / p.step : 0;
   std::string s = fmt::format("epoch {:.2f} step {}/{} loss {:.4f} lr {:.4g}", p.epoch, p.step, p.total_steps,
                               p.train_loss, p.lr);
-  if (last_val_accuracy_ >= 0) s += fmt::format(" val_acc {:.2f}%", 100 * last_val_accuracy_);
+  if (!last_val_.empty()) s += " val " + last_val_;
   s += fmt::format(" {:.0f} samples/s ETA {}", p.samples_per_s, format_duration(rate * (p.total_steps - p.step)));
   return s;
 }
@@ -80,9 +80,10 @@ void ConsoleSink::stepped(const train::StepEvent& p) {
 void ConsoleSink::evaluated(const train::EvalEvent& e) {
   if (!followed(e.particle)) return;
   std::lock_guard<std::mutex> lock(mutex_);
-  last_val_accuracy_ = e.val.accuracy;
-  line(fmt::format("eval  epoch {:.2f} step {}: val loss {:.4f} acc {:.2f}% | test loss {:.4f} acc {:.2f}% ({})",
-                   e.epoch, e.step, e.val.loss, 100 * e.val.accuracy, e.test.loss, 100 * e.test.accuracy,
+  const nlohmann::json val = train::eval_fields("val", e.val), test = train::eval_fields("test", e.test);
+  last_val_ = train::headline_value(val, "val");
+  line(fmt::format("eval  epoch {:.2f} step {}: val loss {:.4f} {} | test loss {:.4f} {} ({})", e.epoch, e.step,
+                   e.val.loss, last_val_, e.test.loss, train::headline_value(test, "test"),
                    format_duration(e.elapsed_s)));
 }
 
@@ -106,9 +107,12 @@ void ConsoleSink::finish() {
 
 void print_run_header(const std::string& run_dir, const std::string& effective_config, const data::Splits& splits) {
   std::cerr << "# effective config (" << run_dir << "/config.toml)\n" << effective_config << "\n";
-  std::cerr << fmt::format("data: {} train, {} val, {} test samples of {}x{}x{} ({})\n", splits.train.size(),
-                           splits.val.size(), splits.test.size(), splits.train.shape().channels,
-                           splits.train.shape().height, splits.train.shape().width, splits.train.source);
+  const auto& t = splits.train;
+  const std::string what = t.task == data::Task::language_model
+                               ? fmt::format("windows of {} bytes", t.inputs.size(1))
+                               : fmt::format("samples of {}", fmt::join(t.inputs.sizes().slice(1), "x"));
+  std::cerr << fmt::format("data: {} train, {} val, {} test {} ({})\n", t.size(), splits.val.size(),
+                           splits.test.size(), what, t.source);
 }
 
 void warn_if_slow_blas(const std::string& progress) {

@@ -40,7 +40,7 @@ class ConsoleSink : public train::EventSink {
   bool live_shown_ = false;
   int64_t log_every_;
   std::chrono::steady_clock::time_point last_draw_{};
-  double last_val_accuracy_ = -1;
+  std::string last_val_;  // the headline metric of the last evaluation ("88.12 %", "1.781 bits/byte")
 };
 
 std::string format_duration(double seconds);

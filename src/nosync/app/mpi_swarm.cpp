@@ -330,7 +330,7 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
       group_divergence = std::max(
           group_divergence,
           (all_states.narrow(0, m * state.numel(), state.numel()) - leader_state).abs().max().item<double>());
-    models::Net n = r == 0 ? net : models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
+    models::Net n = r == 0 ? net : models::build_model_for(config.model, splits.train);
     if (r != 0) {
       train::load_flat_state(*n, leader_state);
       n->set_compute(net->compute());  // evaluated in the precision and layout it was trained with

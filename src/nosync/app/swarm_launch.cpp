@@ -27,7 +27,7 @@ SwarmPlan plan_swarm(const Config& config, int particles) {
 models::Net initial_net(const Config& config, const SwarmPlan& plan, int particle, const data::Splits& splits) {
   const bool same_start = swarm::is_collective(plan.algo);
   torch::manual_seed(static_cast<uint64_t>(config.train.seed + (same_start ? 0 : 1000003LL * particle)));
-  return models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
+  return models::build_model_for(config.model, splits.train);
 }
 
 train::RunSetup run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml) {

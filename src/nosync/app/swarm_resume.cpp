@@ -57,7 +57,7 @@ std::vector<ResumeSource> resume_plan(const Config& config, const data::Splits& 
     std::vector<double> loss(saved_particles);
     for (int i = 0; i < saved_particles; ++i) {
       const train::CheckpointContent ck = train::read_checkpoint(dirs[i]);
-      auto net = train::load_trained_net(config.model, config.train, splits.train.shape(), splits.train.num_classes,
+      auto net = train::load_trained_net(config.model, config.train, splits.train,
                                          ck.model, dirs[i]);
       loss[i] = fitness.run(*net).loss;
       if (!std::isfinite(loss[i])) loss[i] = std::numeric_limits<double>::infinity();

@@ -66,9 +66,9 @@ Dataset parse_cifar10(const std::vector<uint8_t>& bytes, const std::string& sour
   check_size(bytes, source);
   const int64_t n = static_cast<int64_t>(bytes.size()) / kCifarRecordBytes;
   Dataset ds;
-  ds.images = torch::empty({n, 3, 32, 32}, torch::kUInt8);
+  ds.inputs = torch::empty({n, 3, 32, 32}, torch::kUInt8);
   ds.labels = torch::empty({n}, torch::kInt64);
-  copy_records(bytes, source, ds.images.data_ptr<uint8_t>(), ds.labels.data_ptr<int64_t>());
+  copy_records(bytes, source, ds.inputs.data_ptr<uint8_t>(), ds.labels.data_ptr<int64_t>());
   ds.num_classes = 10;
   ds.source = source;
   return ds;
@@ -96,11 +96,11 @@ Dataset read_cifar10(const std::string& dir, bool train) {
     total += static_cast<int64_t>(files.back().size()) / kCifarRecordBytes;
   }
   Dataset ds;
-  ds.images = torch::empty({total, 3, 32, 32}, torch::kUInt8);
+  ds.inputs = torch::empty({total, 3, 32, 32}, torch::kUInt8);
   ds.labels = torch::empty({total}, torch::kInt64);
   int64_t row = 0;
   for (size_t f = 0; f < files.size(); ++f) {
-    copy_records(files[f], paths[f], ds.images.data_ptr<uint8_t>() + row * kCifarImageBytes,
+    copy_records(files[f], paths[f], ds.inputs.data_ptr<uint8_t>() + row * kCifarImageBytes,
                  ds.labels.data_ptr<int64_t>() + row);
     row += static_cast<int64_t>(files[f].size()) / kCifarRecordBytes;
     std::vector<uint8_t>().swap(files[f]);  // free as we go

@@ -3,42 +3,51 @@
 
 #include <array>
 #include <cmath>
+#include <optional>
 
 #include "nosync/data/cifar.h"
 #include "nosync/data/idx.h"
 #include "nosync/data/synthetic.h"
+#include "nosync/data/tensors.h"
+#include "nosync/data/text.h"
 #include "nosync/util/error.h"
 
 namespace nosync::data {
 
+const char* task_name(Task task) {
+  return task == Task::language_model ? "language_model" : "classification";
+}
+
 Shape Dataset::shape() const {
-  if (!images.defined() || images.dim() != 4) return {};
-  return Shape{images.size(1), images.size(2), images.size(3)};
+  if (!inputs.defined()) return {};
+  if (inputs.dim() == 4) return Shape{inputs.size(1), inputs.size(2), inputs.size(3)};
+  if (inputs.dim() == 2) return Shape{1, 1, inputs.size(1)};
+  return {};
+}
+
+int64_t channels_of(const Dataset& ds) {
+  if (ds.task == Task::language_model || !ds.inputs.defined() || ds.inputs.dim() < 2) return 0;
+  return ds.inputs.size(1);
 }
 
 Dataset Dataset::slice(int64_t begin, int64_t end) const {
   NOSYNC_CHECK(0 <= begin && begin <= end && end <= size(), "slice [{}, {}) of a data set of {} samples", begin, end,
                size());
   Dataset out;
-  out.images = images.slice(0, begin, end).clone(at::MemoryFormat::Contiguous);
+  out.inputs = inputs.slice(0, begin, end).clone(at::MemoryFormat::Contiguous);
   out.labels = labels.slice(0, begin, end).clone(at::MemoryFormat::Contiguous);
   out.num_classes = num_classes;
+  out.task = task;
   out.source = source;
   return out;
 }
 
-Normalization Normalization::identity(int64_t channels) {
-  Normalization n;
-  n.mean.assign(static_cast<size_t>(channels), 0.0f);
-  n.std.assign(static_cast<size_t>(channels), 1.0f);
-  return n;
-}
+namespace {
 
-Normalization Normalization::from(const Dataset& ds) {
+// uint8 images: exact statistics of pixel / 255.
+Normalization from_pixels(const Dataset& ds) {
   const Shape s = ds.shape();
-  NOSYNC_CHECK(ds.images.defined() && ds.images.scalar_type() == torch::kUInt8, "normalization needs uint8 images");
-  NOSYNC_CHECK(ds.size() > 0, "normalization statistics of an empty data set ({})", ds.source);
-  const torch::Tensor images = ds.images.contiguous();
+  const torch::Tensor images = ds.inputs.contiguous();
   const uint8_t* p = images.data_ptr<uint8_t>();
   const int64_t n = ds.size();
   const int64_t plane = s.height * s.width;
@@ -72,6 +81,37 @@ Normalization Normalization::from(const Dataset& ds) {
   return norm;
 }
 
+}  // namespace
+
+Normalization Normalization::identity(int64_t channels) {
+  Normalization n;
+  n.mean.assign(static_cast<size_t>(channels), 0.0f);
+  n.std.assign(static_cast<size_t>(channels), 1.0f);
+  return n;
+}
+
+Normalization Normalization::none_for(const Dataset& ds) { return identity(channels_of(ds)); }
+
+Normalization Normalization::from(const Dataset& ds) {
+  if (ds.task == Task::language_model) return none_for(ds);
+  NOSYNC_CHECK(ds.size() > 0, "normalization statistics of an empty data set ({})", ds.source);
+  if (ds.inputs.scalar_type() == torch::kUInt8) return from_pixels(ds);
+  NOSYNC_CHECK(ds.inputs.scalar_type() == torch::kFloat, "normalization of {} inputs",
+               c10::toString(ds.inputs.scalar_type()));
+  // Float features: per-channel mean and standard deviation in double precision.
+  const int64_t c = channels_of(ds);
+  const torch::Tensor x = ds.inputs.transpose(0, 1).reshape({c, -1}).to(torch::kDouble);
+  const torch::Tensor mean = x.mean(1);
+  const torch::Tensor sd = x.std(1, /*unbiased=*/false);
+  Normalization norm;
+  for (int64_t i = 0; i < c; ++i) {
+    const double d = sd[i].item<double>();
+    norm.mean.push_back(static_cast<float>(mean[i].item<double>()));
+    norm.std.push_back(static_cast<float>(d < 1e-6 ? 1.0 : d));  // a constant channel: centre it only
+  }
+  return norm;
+}
+
 namespace {
 
 void require_non_negative(const char* key, int64_t value) {
@@ -91,6 +131,21 @@ Dataset take_first(Dataset ds, int64_t limit, const char* key, const char* what)
 
 }  // namespace
 
+namespace {
+
+std::string sizes_str(const torch::Tensor& t) {
+  return t.dim() <= 1 ? std::string("scalars") : fmt::format("{}", fmt::join(t.sizes().slice(1), "x"));
+}
+
+void require_same_shape(const Dataset& a, const Dataset& b) {
+  if (a.inputs.sizes().slice(1) == b.inputs.sizes().slice(1)) return;
+  throw UserError(fmt::format("{} has samples of {} but {} has {}: expected the same shape", a.source,
+                              sizes_str(a.inputs), b.source, sizes_str(b.inputs)),
+                  "the training and test data come from different data sets");
+}
+
+}  // namespace
+
 Splits load_splits(const DataOptions& options) {
   require_non_negative("data.val_size", options.val_size);
   require_non_negative("data.train_limit", options.train_limit);
@@ -98,12 +153,30 @@ Splits load_splits(const DataOptions& options) {
   require_non_negative("data.augment_crop", options.augment_crop);
 
   Dataset train, test;
+  std::optional<Dataset> val;  // a split the data brings (text, tensors with val_x): data.val_size unused
   if (options.format == "idx") {
     train = read_idx_split(options.dir, "train");
     test = read_idx_split(options.dir, "t10k");
   } else if (options.format == "cifar10") {
     train = read_cifar10(options.dir, true);
     test = read_cifar10(options.dir, false);
+  } else if (options.format == "tensors") {
+    TensorSets sets = read_tensor_file(options.path);
+    train = std::move(sets.train);
+    test = std::move(sets.test);
+    val = std::move(sets.val);
+  } else if (options.format == "text") {
+    const std::vector<uint8_t> corpus = read_text_corpus(options.path);
+    TextOptions text;
+    text.path = options.path;
+    text.context = options.context;
+    text.stride = options.stride;
+    text.val_fraction = options.val_fraction;
+    text.test_fraction = options.test_fraction;
+    TextSplits sets = split_text(corpus, text, options.path);
+    train = std::move(sets.train);
+    test = std::move(sets.test);
+    val = std::move(sets.val);
   } else if (options.format == "synthetic") {
     SyntheticSets sets = make_synthetic(options.synthetic_train, options.synthetic_test, options.synthetic_classes,
                                         options.synthetic_size, options.synthetic_seed);
@@ -111,41 +184,42 @@ Splits load_splits(const DataOptions& options) {
     test = std::move(sets.test);
   } else {
     throw UserError(fmt::format("data.format = \"{}\": unknown data format", options.format),
-                    "use idx (MNIST / Fashion-MNIST files), cifar10 (CIFAR-10 binary version) or synthetic");
+                    "use idx (MNIST / Fashion-MNIST files), cifar10 (CIFAR-10 binary version), tensors (a torch.save "
+                    "file), text (any text file, as bytes) or synthetic");
   }
+  require_same_shape(train, test);
+  if (val) require_same_shape(train, *val);
+  if (test.size() == 0)
+    throw UserError(fmt::format("{}: the test set is empty", test.source), "a run needs test samples to report on");
+  if (train.task == Task::language_model && (options.augment_crop > 0 || options.augment_flip))
+    throw UserError("data.augment_crop / data.augment_flip apply to images, not to text",
+                    "set them to 0 / false for data.format = text");
 
-  if (!(train.shape() == test.shape())) {
-    const Shape a = train.shape(), b = test.shape();
-    throw UserError(fmt::format("{} has {}x{}x{} images but {} has {}x{}x{}: expected the same shape", train.source,
-                                a.channels, a.height, a.width, test.source, b.channels, b.height, b.width),
-                    "the training and test files come from different data sets");
-  }
-
-  const int64_t n = train.size();
-  if (options.val_size >= n) {
-    throw UserError(fmt::format("data.val_size = {} leaves no training data: {} holds {} samples", options.val_size,
-                                train.source, n),
-                    fmt::format("set data.val_size below {}", n));
-  }
   Splits splits;
-  const int64_t available = n - options.val_size;
+  const int64_t n = train.size();
+  int64_t available = n;
+  if (val) {
+    splits.val = std::move(*val);
+  } else {
+    if (options.val_size >= n) {
+      throw UserError(fmt::format("data.val_size = {} leaves no training data: {} holds {} samples", options.val_size,
+                                  train.source, n),
+                      fmt::format("set data.val_size below {}", n));
+    }
+    available = n - options.val_size;
+    splits.val = train.slice(available, n);
+  }
   if (options.train_limit > available) {
     throw UserError(fmt::format("data.train_limit = {} exceeds the {} training samples left after data.val_size = {} "
                                 "({} holds {})",
-                                options.train_limit, available, options.val_size, train.source, n),
+                                options.train_limit, available, val ? 0 : options.val_size, train.source, n),
                     fmt::format("set data.train_limit to at most {}, or 0 for all", available));
-  }
-  if (options.val_size > 0) {
-    splits.val = train.slice(available, n);
-  } else {
-    splits.val = train.slice(0, 0);
   }
   // One copy at most: slice straight to the training rows wanted.
   const int64_t train_end = options.train_limit > 0 ? options.train_limit : available;
   splits.train = train_end == n ? std::move(train) : train.slice(0, train_end);
   splits.test = take_first(std::move(test), options.test_limit, "data.test_limit", "test");
-  splits.norm = options.normalize ? Normalization::from(splits.train)
-                                  : Normalization::identity(splits.train.shape().channels);
+  splits.norm = options.normalize ? Normalization::from(splits.train) : Normalization::none_for(splits.train);
   return splits;
 }
 

@@ -1,8 +1,8 @@
 // In-memory data sets and the train / validation / test splits every run uses.
 //
-// Images are kept as uint8 [N, C, H, W] exactly as read from disk; normalization and
-// augmentation happen when batches are made (see loader.h), so a data set is cheap to split,
-// subset and share between particles.
+// Inputs are kept exactly as read from disk (uint8 images, float features, byte tokens);
+// normalization and augmentation happen when batches are made (see loader.h), so a data set is
+// cheap to split, subset and share between particles.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,13 @@
 
 namespace nosync::data {
 
+// What a run learns: a class per sample (accuracy), or the next token at every position of a
+// sequence (loss, perplexity, bits per byte). Fitness is the validation loss for both.
+enum class Task { classification, language_model };
+const char* task_name(Task task);  // "classification" | "language_model"
+
+// One sample's geometry as the models see it: images C x H x W; a vector of D features or a
+// sequence of D tokens is 1 x 1 x D.
 struct Shape {
   int64_t channels = 0;
   int64_t height = 0;
@@ -24,28 +31,44 @@ struct Shape {
 };
 
 struct Dataset {
-  torch::Tensor images;  // uint8 [N, C, H, W], contiguous
-  torch::Tensor labels;  // int64 [N], each in [0, num_classes)
-  int64_t num_classes = 0;
+  // classification: uint8 images [N, C, H, W] (pixels / 255 before normalization), float32
+  //                 [N, C, H, W] or [N, D] (used as they are before normalization);
+  // language_model: uint8 tokens [N, T]. Contiguous.
+  torch::Tensor inputs;
+  torch::Tensor labels;  // int64: classification [N]; language_model [N, T] (the next tokens)
+  int64_t num_classes = 0;  // classes; language_model: the vocabulary
+  Task task = Task::classification;
   std::string source;  // where it came from, for messages ("…/train-images-idx3-ubyte.gz")
 
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
   Shape shape() const;
+  // Predictions per sample: 1, or the T positions of a sequence.
+  int64_t targets_per_sample() const { return labels.defined() && labels.dim() == 2 ? labels.size(1) : 1; }
   // Rows [begin, end) as a new Dataset sharing no storage with this one.
   Dataset slice(int64_t begin, int64_t end) const;
 };
 
-// Per-channel statistics applied as (x / 255 - mean) / std.
+// Per-channel statistics applied as (x - mean) / std, x being a uint8 pixel / 255 or a float
+// feature as stored (channel = dimension 1 of the inputs). Token inputs are not normalized
+// (no channels: mean and std empty).
 struct Normalization {
   std::vector<float> mean;
   std::vector<float> std;
-  static Normalization identity(int64_t channels);  // mean 0, std 1: x / 255 only
+  static Normalization identity(int64_t channels);  // mean 0, std 1: x / 255 or x only
   static Normalization from(const Dataset& ds);      // statistics of a (training) data set
+  static Normalization none_for(const Dataset& ds);  // identity, or none for tokens
 };
+// The channels normalization treats separately (dimension 1 of the inputs; 0 for tokens).
+int64_t channels_of(const Dataset& ds);
 
 struct DataOptions {
-  std::string format = "idx";  // idx | cifar10 | synthetic
+  std::string format = "idx";  // idx | cifar10 | tensors | text | synthetic
   std::string dir = "/usr/share/datasets/fashion-mnist";
+  std::string path;             // tensors: the torch.save file; text: a file or a directory
+  int64_t context = 128;        // text: tokens per window
+  int64_t stride = 0;           // text: training windows start every N bytes; 0 = context / 2
+  double val_fraction = 0.05;   // text: share of the corpus held out for validation
+  double test_fraction = 0.05;  // text: ... and for test
   int64_t val_size = 5000;      // held out of the training set, taken from its end
   int64_t train_limit = 0;      // 0 = all remaining training samples; else the first N
   int64_t test_limit = 0;       // 0 = the whole test set; else the first N

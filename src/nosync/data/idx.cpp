@@ -269,11 +269,11 @@ Dataset read_idx_split(const std::string& dir, const std::string& prefix, int64_
   const std::string images_path = find_data_file(dir, prefix + "-images-idx3-ubyte");
   const std::string labels_path = find_data_file(dir, prefix + "-labels-idx1-ubyte");
   Dataset ds;
-  ds.images = parse_idx_images(read_file_maybe_gzip(images_path), images_path);
+  ds.inputs = parse_idx_images(read_file_maybe_gzip(images_path), images_path);
   ds.labels = parse_idx_labels(read_file_maybe_gzip(labels_path), labels_path, num_classes);
-  if (ds.images.size(0) != ds.labels.size(0)) {
+  if (ds.inputs.size(0) != ds.labels.size(0)) {
     throw UserError(fmt::format("{} holds {} images but {} holds {} labels: expected the same count", images_path,
-                                ds.images.size(0), labels_path, ds.labels.size(0)),
+                                ds.inputs.size(0), labels_path, ds.labels.size(0)),
                     "the image and label files come from different data sets or one is truncated; re-download them");
   }
   ds.num_classes = num_classes;

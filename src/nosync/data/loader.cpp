@@ -26,7 +26,7 @@ namespace {
 
 // One entry per (images tensor, normalization) whose features are alive somewhere.
 struct SharedFeatures {
-  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> images, features;
+  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> inputs, features;
   std::vector<float> mean, std;
 };
 
@@ -41,18 +41,18 @@ torch::Tensor normalized_features(const Dataset& dataset, const Normalization& n
   std::lock_guard<std::mutex> lock(shared_mutex);
   // Forget entries whose images or features are gone (their TensorImpl address may be reused).
   shared_features.erase(std::remove_if(shared_features.begin(), shared_features.end(),
-                                       [](const SharedFeatures& e) { return e.images.expired() || e.features.expired(); }),
+                                       [](const SharedFeatures& e) { return e.inputs.expired() || e.features.expired(); }),
                         shared_features.end());
   for (const auto& e : shared_features) {
     if (e.mean != norm.mean || e.std != norm.std) continue;
-    auto images = e.images.lock();
-    if (images.get() != dataset.images.unsafeGetTensorImpl()) continue;
+    auto images = e.inputs.lock();
+    if (images.get() != dataset.inputs.unsafeGetTensorImpl()) continue;
     auto features = e.features.lock();
     if (features) return torch::Tensor(std::move(features));
   }
   torch::Tensor out = compute_normalized_features(dataset, norm);
   shared_features.push_back({c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(
-                                 dataset.images.getIntrusivePtr()),
+                                 dataset.inputs.getIntrusivePtr()),
                              c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(out.getIntrusivePtr()),
                              norm.mean, norm.std});
   return out;
@@ -61,21 +61,28 @@ torch::Tensor normalized_features(const Dataset& dataset, const Normalization& n
 namespace {
 
 torch::Tensor compute_normalized_features(const Dataset& dataset, const Normalization& norm) {
-  NOSYNC_CHECK(dataset.images.defined() && dataset.images.dim() == 4 &&
-                   dataset.images.scalar_type() == torch::kUInt8,
-               "normalized_features needs uint8 [N, C, H, W] images ({})", dataset.source);
+  const torch::Tensor& inputs = dataset.inputs;
+  NOSYNC_CHECK(inputs.defined() && inputs.dim() >= 2, "features of {}", dataset.source);
+  if (dataset.task == Task::language_model) return inputs.to(torch::kInt64).contiguous();  // token ids
+  const int64_t channels = channels_of(dataset);
+  NOSYNC_CHECK(static_cast<int64_t>(norm.mean.size()) == channels && static_cast<int64_t>(norm.std.size()) == channels,
+               "normalization has {} / {} channels, the data set {}", norm.mean.size(), norm.std.size(), channels);
+  for (int64_t c = 0; c < channels; ++c)
+    NOSYNC_CHECK(norm.std[c] > 0, "normalization std of channel {} is {}", c, norm.std[c]);
+  if (inputs.scalar_type() != torch::kUInt8) {  // float features: (x - mean) / std per channel
+    std::vector<int64_t> view(static_cast<size_t>(inputs.dim()), 1);
+    view[1] = channels;
+    const auto mean = torch::tensor(norm.mean).view(view), sd = torch::tensor(norm.std).view(view);
+    return ((inputs.to(torch::kFloat) - mean) / sd).contiguous();
+  }
   const Shape s = dataset.shape();
-  NOSYNC_CHECK(static_cast<int64_t>(norm.mean.size()) == s.channels &&
-                   static_cast<int64_t>(norm.std.size()) == s.channels,
-               "normalization has {} / {} channels, the data set {}", norm.mean.size(), norm.std.size(), s.channels);
-  const int64_t n = dataset.images.size(0);
-  const torch::Tensor images = dataset.images.contiguous();
+  const int64_t n = inputs.size(0);
+  const torch::Tensor images = inputs.contiguous();
   torch::Tensor out = torch::empty({n, s.channels, s.height, s.width}, torch::kFloat32);
   if (n == 0) return out;
   // A 256-entry lookup table per channel: (v / 255 - mean) / std.
   std::vector<float> lut(static_cast<size_t>(s.channels) * 256);
   for (int64_t c = 0; c < s.channels; ++c) {
-    NOSYNC_CHECK(norm.std[c] > 0, "normalization std of channel {} is {}", c, norm.std[c]);
     for (int v = 0; v < 256; ++v) {
       lut[c * 256 + v] = static_cast<float>((v / 255.0 - norm.mean[c]) / norm.std[c]);
     }
@@ -108,6 +115,11 @@ BatchLoader::BatchLoader(const Dataset& dataset, const Normalization& norm, cons
   NOSYNC_CHECK(options.shard_count >= 1 && options.shard_index >= 0 && options.shard_index < options.shard_count,
                "shard {} of {}", options.shard_index, options.shard_count);
   const Shape s = dataset.shape();
+  if ((options.augment_crop > 0 || options.augment_flip) && dataset.inputs.dim() != 4) {
+    throw UserError(fmt::format("data.augment_crop / data.augment_flip apply to images; {} holds samples of shape {}",
+                                dataset.source, fmt::join(dataset.inputs.sizes().slice(1), "x")),
+                    "set data.augment_crop = 0 and data.augment_flip = false");
+  }
   if (options.augment_crop > 0 && (options.augment_crop >= s.height || options.augment_crop >= s.width)) {
     throw UserError(fmt::format("data.augment_crop = {}: expected a padding smaller than the {}x{} images of {}",
                                 options.augment_crop, s.height, s.width, dataset.source),
@@ -127,13 +139,20 @@ BatchLoader::BatchLoader(const Dataset& dataset, const Normalization& norm, cons
   batches_per_epoch_ = shard_size / options.batch_size;
   if (options.prefetch < 0) throw UserError(fmt::format("train.prefetch = {}: expected 0 (off) or more", options.prefetch));
   slots_.resize(static_cast<size_t>(options.prefetch + 1));
+  auto batch_of = [&](const torch::Tensor& t) {
+    std::vector<int64_t> sizes = t.sizes().vec();
+    sizes[0] = options.batch_size;
+    return torch::empty(sizes, t.options());
+  };
   for (auto& slot : slots_) {
-    slot.x = torch::empty({options.batch_size, s.channels, s.height, s.width}, torch::kFloat32);
-    slot.y = torch::empty({options.batch_size}, torch::kInt64);
+    slot.x = batch_of(features_);
+    slot.y = batch_of(labels_);
   }
   // Augmentation pads with a black pixel: raw 0 after normalization.
-  pad_value_.resize(static_cast<size_t>(s.channels));
-  for (int64_t c = 0; c < s.channels; ++c) pad_value_[c] = static_cast<float>(-norm.mean[c] / norm.std[c]);
+  if (dataset.inputs.dim() == 4) {
+    pad_value_.resize(static_cast<size_t>(s.channels));
+    for (int64_t c = 0; c < s.channels; ++c) pad_value_[c] = static_cast<float>(-norm.mean[c] / norm.std[c]);
+  }
   if (options.prefetch > 0) producer_ = std::thread([this] { prefetch_loop(); });
 }
 
@@ -179,14 +198,15 @@ void BatchLoader::produce(int64_t position, Batch& out) {
   const int64_t* index = order_.data() + (position % batches_per_epoch_) * batch_size;
   // A plain gather (no ATen parallel region): the prefetch thread must not start an OpenMP team
   // of its own next to the training threads.
-  const int64_t sample = features_.numel() / features_.size(0);
-  const float* features = features_.data_ptr<float>();
-  const int64_t* labels = labels_.data_ptr<int64_t>();
-  float* x = out.x.data_ptr<float>();
-  int64_t* y = out.y.data_ptr<int64_t>();
+  const size_t sample = features_.nbytes() / static_cast<size_t>(features_.size(0));
+  const size_t label = labels_.nbytes() / static_cast<size_t>(labels_.size(0));
+  const char* features = static_cast<const char*>(features_.data_ptr());
+  const char* labels = static_cast<const char*>(labels_.data_ptr());
+  char* x = static_cast<char*>(out.x.data_ptr());
+  char* y = static_cast<char*>(out.y.data_ptr());
   for (int64_t i = 0; i < batch_size; ++i) {
-    std::memcpy(x + i * sample, features + index[i] * sample, sizeof(float) * static_cast<size_t>(sample));
-    y[i] = labels[index[i]];
+    std::memcpy(x + i * sample, features + index[i] * sample, sample);
+    std::memcpy(y + i * label, labels + index[i] * label, label);
   }
   if (options_.augment_crop > 0 || options_.augment_flip) augment(position, out);
 }

@@ -22,8 +22,8 @@
 namespace nosync::data {
 
 struct Batch {
-  torch::Tensor x;  // float [B, C, H, W], normalized
-  torch::Tensor y;  // int64 [B]
+  torch::Tensor x;  // float [B, C, H, W] or [B, D], normalized; language model: int64 tokens [B, T]
+  torch::Tensor y;  // int64 [B]; language model: [B, T], the token after each of x's
 };
 
 struct LoaderOptions {
@@ -65,7 +65,7 @@ class BatchLoader {
   void augment(int64_t position, Batch& out);  // in place on out.x, seeded by (seed, shard, position)
   void prefetch_loop();
 
-  torch::Tensor features_;  // float [N, C, H, W], normalized
+  torch::Tensor features_;  // normalized_features() of the data set
   torch::Tensor labels_;
   LoaderOptions options_;
   std::vector<int64_t> shard_;  // indices of this shard
@@ -88,7 +88,8 @@ class BatchLoader {
   std::exception_ptr error_;
 };
 
-// Normalized float features of a whole data set (loaders, evaluation). Computed once per images
+// Normalized float features of a whole data set (loaders, evaluation); int64 token ids for a
+// language model's data. Computed once per images
 // tensor and normalization while any user holds the result: particles running as threads
 // share one copy instead of one each. Read-only: do not modify the returned tensor.
 torch::Tensor normalized_features(const Dataset& dataset, const Normalization& norm);

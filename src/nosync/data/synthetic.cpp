@@ -25,9 +25,9 @@ Dataset make_samples(const std::vector<double>& prototypes, int64_t n, int64_t n
   const int64_t pixels = image_size * image_size;
   std::mt19937_64 rng(seed);
   Dataset ds;
-  ds.images = torch::empty({n, 1, image_size, image_size}, torch::kUInt8);
+  ds.inputs = torch::empty({n, 1, image_size, image_size}, torch::kUInt8);
   ds.labels = torch::empty({n}, torch::kInt64);
-  uint8_t* img = ds.images.data_ptr<uint8_t>();
+  uint8_t* img = ds.inputs.data_ptr<uint8_t>();
   int64_t* lab = ds.labels.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
     const int64_t label = static_cast<int64_t>(uniform_below(rng, static_cast<uint64_t>(num_classes)));

@@ -86,6 +86,20 @@ class AutocastScope {
 
 }  // namespace
 
+Net build_model_for(const ModelOptions& options, const data::Dataset& train) {
+  for (const auto& m : registered_models()) {
+    if (m.name != options.name || m.task == train.task) continue;
+    if (train.task == data::Task::language_model)
+      throw UserError(fmt::format("model.name = {} is a classifier, but {} is text for language modelling",
+                                  options.name, train.source),
+                      "use model.name = gpt (or a TorchScript model) for data.format = text");
+    throw UserError(fmt::format("model.name = {} is a language model, but {} holds samples for classification",
+                                options.name, train.source),
+                    "use data.format = text, or a classifier (mlp, cnn, resnet) for this data");
+  }
+  return build_model(options, train.shape(), train.num_classes);
+}
+
 torch::Tensor NetImpl::logits(torch::Tensor x) {
   if (compute_.channels_last && x.dim() == 4) x = x.contiguous(at::MemoryFormat::ChannelsLast);
   if (!compute_.bf16) return forward(std::move(x));

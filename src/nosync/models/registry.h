@@ -53,12 +53,19 @@ struct ModelInfo {
   std::string name;
   std::string description;
   int64_t default_depth;
+  data::Task task = data::Task::classification;  // the data it learns
 };
 const std::vector<ModelInfo>& registered_models();
 
 // Builds a freshly initialised model (uses the global torch RNG: seed it first).
 // Unknown name or impossible size: UserError naming model.name / model.depth / model.width.
 Net build_model(const ModelOptions& options, const data::Shape& input, int64_t num_classes);
+
+// The model for data like `train` (its sample shape, class count or vocabulary), after checking
+// that the model learns the data's task: a classifier on text, or a language model on images,
+// is a UserError naming model.name and data.format. Every place that builds a model for a run
+// calls this.
+Net build_model_for(const ModelOptions& options, const data::Dataset& train);
 
 int64_t parameter_count(const torch::nn::Module& module);
 

@@ -22,7 +22,7 @@ FinalResults evaluate_final(const std::vector<models::Net>& nets, const models::
   out.diversity = diversity(flats);
 
   // Average: mean of the weights, then batch-norm statistics re-estimated on training batches.
-  out.average_net = models::build_model(model, splits.train.shape(), splits.train.num_classes);
+  out.average_net = models::build_model_for(model, splits.train);
   out.average_net->set_compute(nets[0]->compute());
   {
     torch::NoGradGuard no_grad;

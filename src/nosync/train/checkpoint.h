@@ -22,16 +22,16 @@
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 
+#include "nosync/util/tensor_file.h"
+
 namespace nosync::train {
 
-// Ordered (name, tensor) pairs: order is kept on save and load.
-using TensorList = std::vector<std::pair<std::string, torch::Tensor>>;
-
-// A dict[str, Tensor] in PyTorch's zip format, loadable with torch.load(weights_only=True).
-std::vector<char> serialize_tensors(const TensorList& tensors);
-TensorList deserialize_tensors(const std::vector<char>& bytes, const std::string& source);
-void save_tensors(const std::string& path, const TensorList& tensors);
-TensorList load_tensors(const std::string& path);
+// model.pt and optimizer.pt are tensor files (util/tensor_file.h).
+using util::deserialize_tensors;
+using util::load_tensors;
+using util::save_tensors;
+using util::serialize_tensors;
+using util::TensorList;
 
 struct CheckpointContent {
   TensorList model;

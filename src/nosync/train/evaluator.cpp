@@ -5,8 +5,19 @@
 
 namespace nosync::train {
 
+torch::Tensor prediction_loss(const torch::Tensor& logits, const torch::Tensor& labels, bool sum) {
+  namespace F = torch::nn::functional;
+  auto options = F::CrossEntropyFuncOptions();
+  if (sum) options.reduction(torch::kSum);
+  if (logits.dim() == 3) return F::cross_entropy(logits.flatten(0, 1), labels.flatten(), options);
+  return F::cross_entropy(logits, labels, options);
+}
+
 Evaluator::Evaluator(const data::Dataset& dataset, const data::Normalization& norm, int64_t batch_size)
-    : features_(data::normalized_features(dataset, norm)), labels_(dataset.labels), batch_size_(batch_size) {}
+    : features_(data::normalized_features(dataset, norm)),
+      labels_(dataset.labels),
+      batch_size_(batch_size),
+      task_(dataset.task) {}
 
 EvalResult Evaluator::run(models::NetImpl& net) const {
   torch::NoGradGuard no_grad;
@@ -19,16 +30,16 @@ EvalResult Evaluator::run(models::NetImpl& net) const {
     const int64_t end = std::min(n, begin + batch_size_);
     auto logits = net.logits(features_.slice(0, begin, end));
     auto y = labels_.slice(0, begin, end);
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
-    correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    loss_sum += prediction_loss(logits, y, /*sum=*/true).item<double>();
+    correct += logits.argmax(-1).eq(y).sum().item<int64_t>();
   }
   net.train(was_training);
   EvalResult r;
+  r.task = task_;
   r.samples = n;
-  r.loss = n ? loss_sum / n : 0;
-  r.accuracy = n ? static_cast<double>(correct) / n : 0;
+  const int64_t predictions = labels_.numel();
+  r.loss = predictions ? loss_sum / predictions : 0;
+  r.accuracy = predictions ? static_cast<double>(correct) / predictions : 0;
   return r;
 }
 
@@ -39,7 +50,7 @@ torch::Tensor Evaluator::probabilities(models::NetImpl& net) const {
   std::vector<torch::Tensor> parts;
   for (int64_t begin = 0; begin < labels_.size(0); begin += batch_size_) {
     const int64_t end = std::min(labels_.size(0), begin + batch_size_);
-    parts.push_back(torch::softmax(net.logits(features_.slice(0, begin, end)), 1));
+    parts.push_back(torch::softmax(net.logits(features_.slice(0, begin, end)), -1));
   }
   net.train(was_training);
   return torch::cat(parts);
@@ -47,11 +58,12 @@ torch::Tensor Evaluator::probabilities(models::NetImpl& net) const {
 
 EvalResult Evaluator::score(const torch::Tensor& probabilities) const {
   EvalResult r;
+  r.task = task_;
   r.samples = labels_.size(0);
   if (r.samples == 0) return r;
-  auto p = probabilities.gather(1, labels_.unsqueeze(1)).clamp_min(1e-12);
+  auto p = probabilities.gather(-1, labels_.unsqueeze(-1)).clamp_min(1e-12);
   r.loss = -p.log().mean().item<double>();
-  r.accuracy = probabilities.argmax(1).eq(labels_).to(torch::kDouble).mean().item<double>();
+  r.accuracy = probabilities.argmax(-1).eq(labels_).to(torch::kDouble).mean().item<double>();
   return r;
 }
 

@@ -26,8 +26,9 @@ nlohmann::json to_record(const StepEvent& e) {
 
 nlohmann::json to_record(const EvalEvent& e) {
   nlohmann::json r = base("eval", e.particle, e.step);
-  r.update({{"epoch", e.epoch}, {"wall_s", e.elapsed_s}, {"lr", e.lr}, {"val_loss", e.val.loss},
-            {"val_accuracy", e.val.accuracy}, {"test_loss", e.test.loss}, {"test_accuracy", e.test.accuracy}});
+  r.update({{"epoch", e.epoch}, {"wall_s", e.elapsed_s}, {"lr", e.lr}});
+  add_eval_fields(r, "val", e.val);
+  add_eval_fields(r, "test", e.test);
   return r;
 }
 

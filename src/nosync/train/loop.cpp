@@ -34,7 +34,7 @@ int64_t total_steps(const TrainOptions& options, int64_t train_size) {
 RunResult run_single(const RunSetup& setup, const data::Splits& splits, EventSink& sink) {
   const auto& opt = setup.train;
   torch::manual_seed(static_cast<uint64_t>(opt.seed));
-  auto net = models::build_model(setup.model, splits.train.shape(), splits.train.num_classes);
+  auto net = models::build_model_for(setup.model, splits.train);
   const int64_t total = total_steps(opt, splits.train.size());
   Trainer trainer(net, opt, splits.train, splits.norm, training_loader_options(setup.data, opt), total);
   const Evaluator val(splits.val, splits.norm), test(splits.test, splits.norm);

@@ -5,32 +5,25 @@
 
 namespace nosync::train {
 
-namespace {
-
-nlohmann::json test_json(const EvalResult& r) { return {{"test_accuracy", r.accuracy}, {"test_loss", r.loss}}; }
-
-}  // namespace
-
 nlohmann::json RunSummary::to_json() const {
   nlohmann::json s = {{"algo", algo},
                       {"completed", completed},
                       {"model", model},
                       {"parameters", parameters},
-                      {"test_accuracy", test.accuracy},
-                      {"test_loss", test.loss},
-                      {"val_accuracy", val.accuracy},
-                      {"val_loss", val.loss},
+                      {"task", data::task_name(test.task)},
                       {"steps", steps},
                       {"samples", samples},
                       {"wall_s", wall_s},
                       {"samples_per_s", samples_per_s}};
+  add_eval_fields(s, "test", test);
+  add_eval_fields(s, "val", val);
   if (epochs >= 0) s["epochs"] = epochs;
   if (swarm) {
     s["particles"] = swarm->particles;
     s["best_particle"] = swarm->best_particle;
-    s["best"] = test_json(swarm->best);
-    s["average"] = test_json(swarm->average);
-    s["ensemble"] = test_json(swarm->ensemble);
+    s["best"] = eval_fields("test", swarm->best);
+    s["average"] = eval_fields("test", swarm->average);
+    s["ensemble"] = eval_fields("test", swarm->ensemble);
     s["final_diversity"] = swarm->final_diversity;
     s["exchange_s_per_particle"] = swarm->exchange_s_per_particle;
     s["train_samples_per_s"] = swarm->train_samples_per_s;

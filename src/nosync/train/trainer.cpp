@@ -7,7 +7,6 @@
 #include <ATen/Parallel.h>
 #include <torch/nn/modules/batchnorm.h>
 
-#include <torch/nn/functional/loss.h>
 #include <torch/optim/adamw.h>
 
 #include "nosync/train/schedule.h"
@@ -97,7 +96,7 @@ float Trainer::step() {
   set_lr(learning_rate(options_, step_, total_steps_));
   last_batch_ = loader_.next();
   flat_grads_.zero_();
-  auto loss = torch::nn::functional::cross_entropy(net_->logits(last_batch_.x), last_batch_.y);
+  auto loss = prediction_loss(net_->logits(last_batch_.x), last_batch_.y);
   loss.backward();
   if (gradient_hook_) gradient_hook_();
   if (optimizer_) {
@@ -205,9 +204,9 @@ TensorList model_state(const models::NetImpl& net) {
   return out;
 }
 
-models::Net load_trained_net(const models::ModelOptions& model, const TrainOptions& options, const data::Shape& input,
-                             int64_t num_classes, const TensorList& state, const std::string& origin) {
-  auto net = models::build_model(model, input, num_classes);
+models::Net load_trained_net(const models::ModelOptions& model, const TrainOptions& options, const data::Dataset& train,
+                             const TensorList& state, const std::string& origin) {
+  auto net = models::build_model_for(model, train);
   load_model_state(*net, state, origin);
   net->set_compute(compute_settings(options, *net));
   return net;

@@ -93,10 +93,10 @@ bool has_batchnorm(const models::NetImpl& net);
 void load_model_state(models::NetImpl& net, const TensorList& source, const std::string& origin);
 TensorList model_state(const models::NetImpl& net);
 
-// A net of `model`'s architecture holding the saved weights `state` (read from `origin`), set to
+// A net of `model`'s architecture for data like `train` holding the saved weights `state` (read from `origin`), set to
 // compute the way `options` trains it (precision, memory format): what evaluating a saved model
 // needs, so that it is always evaluated as it was trained.
-models::Net load_trained_net(const models::ModelOptions& model, const TrainOptions& options, const data::Shape& input,
-                             int64_t num_classes, const TensorList& state, const std::string& origin);
+models::Net load_trained_net(const models::ModelOptions& model, const TrainOptions& options, const data::Dataset& train,
+                             const TensorList& state, const std::string& origin);
 
 }  // namespace nosync::train

@@ -33,6 +33,10 @@ class InternalError : public std::logic_error {
 // Formats "message (hint: ...)" as one line, the way the CLI prints a UserError.
 std::string one_line(const UserError& e);
 
+// The first line of an exception's message; for a libtorch error (c10::Error) without its C++
+// backtrace. For quoting libtorch inside a UserError.
+std::string first_line(const std::exception& e);
+
 [[noreturn]] void check_failed(const char* file, int line, const char* expr, const std::string& detail);
 
 }  // namespace nosync

@@ -84,7 +84,7 @@ const data::Splits& Runner::splits(const data::DataOptions& options) {
 
 models::Net Runner::load_net(const Outcome& o, const train::TensorList& state, const std::string& origin) {
   const data::Splits& s = splits(o.config.data);
-  return train::load_trained_net(o.config.model, o.config.train, s.train.shape(), s.train.num_classes, state, origin);
+  return train::load_trained_net(o.config.model, o.config.train, s.train, state, origin);
 }
 
 Runner::Ran Runner::run_seed(const Arm& arm, int seed) {
