@@ -44,25 +44,34 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 import json, sys
 from collections import defaultdict
 rows = [json.loads(l) for l in open(sys.argv[1])]
-rate = defaultdict(list)
+wall, cpu = defaultdict(list), defaultdict(list)
 meta = {}
 for r in rows:
-    rate[(r["loop"], r["precision"], r["threads"])].append(r["tokens_per_s"])
+    wall[(r["loop"], r["precision"], r["threads"])].append(r["tokens_per_s"])
+    cpu[(r["loop"], r["precision"], r["threads"])].append(r["tokens_per_cpu_s"])
     if r["loop"] == "nosync":
         meta = r
-mean = {k: sum(v) / len(v) for k, v in rate.items()}
-n = len(next(iter(rate.values())))
+n = len(next(iter(wall.values())))
 print(f"gpt: batch {meta['batch']} x context {meta['context']}, {meta['parameters']} parameters, "
       f"{meta['optimizer']}, BLAS {meta['blas']}; {meta['flops_per_token'] / 1e6:.2f} MFLOP per trained token")
-print(f"tokens/s (wall clock), mean of {n} alternating rounds; ratio = nosync / PyTorch's best mode")
 modes = ["eager", "trace", "script"]
-print(f"{'prec':>5} {'thr':>3} | {'nosync':>8} | " + " ".join(f"{m:>8}" for m in modes) +
-      f" | {'best':>6} {'ratio':>6} | {'GFLOP/s':>7}")
-for p in ("fp32", "bf16"):
-    for t in sorted({k[2] for k in mean}):
-        ours = mean[("nosync", p, t)]
-        torch_rates = {m: mean.get((f"pytorch_{m}", p, t), 0.0) for m in modes}
-        best = max(torch_rates, key=torch_rates.get)
-        print(f"{p:>5} {t:>3} | {ours:>8.0f} | " + " ".join(f"{torch_rates[m]:>8.0f}" for m in modes) +
-              f" | {best:>6} {ours / torch_rates[best]:>5.2f}x | {ours * meta['flops_per_token'] / 1e9:>7.1f}")
+
+
+def table(rates, title):
+    mean = {k: sum(v) / len(v) for k, v in rates.items()}
+    print(title)
+    print(f"{'prec':>5} {'thr':>3} | {'nosync':>8} | " + " ".join(f"{m:>8}" for m in modes) +
+          f" | {'best':>6} {'ratio':>6} | {'GFLOP/s':>7}")
+    for p in ("fp32", "bf16"):
+        for t in sorted({k[2] for k in mean}):
+            ours = mean[("nosync", p, t)]
+            torch_rates = {m: mean.get((f"pytorch_{m}", p, t), 0.0) for m in modes}
+            best = max(torch_rates, key=torch_rates.get)
+            print(f"{p:>5} {t:>3} | {ours:>8.0f} | " + " ".join(f"{torch_rates[m]:>8.0f}" for m in modes) +
+                  f" | {best:>6} {ours / torch_rates[best]:>5.2f}x | {ours * meta['flops_per_token'] / 1e9:>7.1f}")
+
+
+table(wall, f"tokens/s (wall clock), mean of {n} alternating rounds; ratio = nosync / PyTorch's best mode")
+table(cpu, "tokens per CPU second of the process (equals tokens/s at 1 thread on an idle core; what to read "
+           "when other processes share the machine)")
 PY

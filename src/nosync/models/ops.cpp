@@ -213,8 +213,8 @@ at::Tensor relu_max_pool2x2(const at::Tensor& x) {
 // rides on the products' alpha in both directions (baddbmm), the three gradients of Q, K and V
 // are written straight into one buffer in the qkv layout (ATen's select/unbind backward
 // zero-fills or stacks a full-size copy per part), and P is the only T x T tensor kept for
-// backward (ATen also keeps the scores). Under bf16 autocast the node runs in the dtype of
-// qkv (bf16: the qkv linear ran in bf16) with autocast off inside, so no cast per product.
+// backward. Under bf16 autocast the products run in the dtype of qkv (bf16: the qkv linear ran
+// in bf16) with autocast off inside, and the softmax in float32.
 namespace nosync::models {
 
 namespace {
@@ -260,12 +260,15 @@ class CausalAttention : public torch::autograd::Function<CausalAttention> {
     const auto parts = split_heads(qkv, batch, time, heads);
     const auto q = parts[0], k = parts[1], v = parts[2];
     const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(2)));
-    auto p = at::_softmax(at::baddbmm(causal_mask(time, q.scalar_type()), q, k.transpose(1, 2), 1, scale), -1, false);
+    // The softmax and its backward run in float32 whatever the products' dtype, as autocast
+    // runs them: ATen 1.13's bf16 softmax kernels are several times slower than its float ones.
+    const auto p = at::_softmax(
+        at::baddbmm(causal_mask(time, q.scalar_type()), q, k.transpose(1, 2), 1, scale).to(at::kFloat), -1, false);
     ctx->save_for_backward({parts, p});
     ctx->saved_data["batch"] = batch;
     ctx->saved_data["time"] = time;
     ctx->saved_data["heads"] = heads;
-    return merge_heads(at::bmm(p, v), batch, time, heads);
+    return merge_heads(at::bmm(p.to(v.scalar_type()), v), batch, time, heads);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -280,8 +283,9 @@ class CausalAttention : public torch::autograd::Function<CausalAttention> {
     const auto dy = unmerge_heads(grads[0].to(parts.scalar_type()), batch, time, heads);  // [B*H, T, D]
     auto dparts = at::empty_like(parts);
     auto dq = dparts[0], dk = dparts[1], dv = dparts[2];
-    at::bmm_out(dv, p.transpose(1, 2), dy);                          // dV = P^T dY
-    const auto ds = at::_softmax_backward_data(at::bmm(dy, v.transpose(1, 2)), p, -1, p.scalar_type());
+    at::bmm_out(dv, p.to(dy.scalar_type()).transpose(1, 2), dy);    // dV = P^T dY
+    const auto dp = at::bmm(dy, v.transpose(1, 2)).to(at::kFloat);  // dP = dY V^T
+    const auto ds = at::_softmax_backward_data(dp, p, -1, at::kFloat).to(q.scalar_type());
     at::baddbmm_out(dq, dq, ds, k, /*beta=*/0, /*alpha=*/scale);      // dQ = dS K / sqrt(D)
     at::baddbmm_out(dk, dk, ds.transpose(1, 2), q, 0, scale);         // dK = dS^T Q / sqrt(D)
     return {join_heads(dparts, batch, time, heads), {}, {}, {}};
