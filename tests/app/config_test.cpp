@@ -78,7 +78,7 @@ TEST(Config, OutOfRangeAndNonFinite) {
             std::string::npos);
   EXPECT_NE(error_of([&] { apply_override(c, "train.momentum=1.5"); }).find("must be in [0, 1], found 1.5"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { apply_override(c, "model.name=vgg"); }).find("'vgg' is not one of mlp, cnn, resnet"),
+  EXPECT_NE(error_of([&] { apply_override(c, "model.name=vgg"); }).find("'vgg' is not one of mlp, cnn, resnet, gpt"),
             std::string::npos);
 }
 
@@ -103,6 +103,16 @@ TEST(Config, RulesBetweenKeys) {
   const std::string lockstep =
       error_of([] { load_config(std::nullopt, {"swarm.period_s=2", "swarm.deterministic=true"}); });
   EXPECT_NE(lockstep.find("swarm.deterministic"), std::string::npos) << lockstep;
+}
+
+TEST(Config, ModelSizeKeysBelongToTheirModels) {
+  EXPECT_NO_THROW(load_config(std::nullopt, {"model.name=gpt", "model.layers=2", "model.heads=8", "model.embed=64"}));
+  const std::string heads = error_of([] { load_config(std::nullopt, {"model.name=gpt", "model.heads=3"}); });
+  EXPECT_NE(heads.find("model.embed: 128 is not a multiple of model.heads = 3"), std::string::npos) << heads;
+  const std::string width = error_of([] { load_config(std::nullopt, {"model.name=gpt", "model.width=2"}); });
+  EXPECT_NE(width.find("model.width: does not apply to model.name = gpt"), std::string::npos) << width;
+  const std::string layers = error_of([] { load_config(std::nullopt, {"model.layers=8"}); });  // cnn
+  EXPECT_NE(layers.find("model.layers: applies to model.name = gpt only, not cnn"), std::string::npos) << layers;
 }
 
 TEST(Config, SyntaxErrorAndKeyOutsideSection) {

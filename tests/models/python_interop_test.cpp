@@ -64,3 +64,41 @@ INSTANTIATE_TEST_SUITE_P(Models, PythonInterop,
 
 }  // namespace
 }  // namespace nosync::models
+
+// gpt: token windows in, [B, T, V] logits out; the tied head is saved once (tok_emb.weight) and
+// the twin loads strictly. A window shorter than the context checks the position slice too.
+namespace nosync::models {
+namespace {
+
+TEST(PythonInterop, GptLoadsStrictlyAndAgrees) {
+  torch::manual_seed(12);
+  const int64_t context = 16, vocab = 256;
+  ModelOptions options{"gpt"};
+  options.layers = 2;
+  options.heads = 4;
+  options.embed = 32;
+  auto net = build_model(options, {1, 1, context}, vocab);
+  train::flatten_parameters(*net);  // as the Trainer holds it: views of one flat buffer
+  net->eval();
+  for (const int64_t time : {context, context - 5}) {
+    auto input = torch::randint(0, vocab, {3, time}, torch::kInt64);
+    torch::Tensor logits;
+    {
+      torch::NoGradGuard no_grad;
+      logits = net->forward(input);
+    }
+    ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{3, time, vocab}));
+    testing::TempDir dir;
+    train::save_tensors(dir.file("model.pt"), train::model_state(*net));
+    train::save_tensors(dir.file("io.pt"), {{"input", input}, {"logits", logits}});
+    const std::string cmd = fmt::format(
+        "/usr/bin/python3 {}/tests/python/check_model_interop.py {} gpt 1 1 {} {} 1.0 0 {} {} {} {} {}",
+        NOSYNC_SOURCE_DIR, NOSYNC_SOURCE_DIR, context, vocab, dir.file("model.pt"), dir.file("io.pt"), options.layers,
+        options.heads, options.embed);
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << "failed: " << cmd
+                                           << "\n(needs Debian python3-torch: scripts/install-deps.sh)";
+  }
+}
+
+}  // namespace
+}  // namespace nosync::models

@@ -45,10 +45,12 @@ expect_error "missing data dir" "data directory /nonexistent not found" -- train
 expect_error "missing cifar dir" "/nonexistent" -- train --set data.format=cifar10 --set data.dir=/nonexistent --run-dir r9
 expect_error "mpi without launcher" "comm.transport = mpi, but this process was not started by mpirun" -- train --set comm.transport=mpi --run-dir r10
 expect_error "group without mpi" "swarm.group_size = 2 needs an MPI job" -- train --set swarm.group_size=2 --set data.format=synthetic --run-dir r11
+expect_error "gpt heads" "model.embed: 128 is not a multiple of model.heads = 3" -- train --set model.name=gpt --set model.heads=3 --run-dir r12
+expect_error "gpt on images" "model.name = gpt is a language model, but" -- train --set model.name=gpt --run-dir r13
 expect_error "resume of nothing" "not a nosync run directory" -- train --resume "$work/none"
 expect_error "eval of nothing" "$work/none" -- eval --checkpoint "$work/none"
 
-for d in r1 r2 r3 r4 r5 r6 r7 r8 r9 r10 r11 runs; do
+for d in r1 r2 r3 r4 r5 r6 r7 r8 r9 r10 r11 r12 r13 runs; do
   if [ -e "$d" ]; then echo "FAIL: $d was created by a failed command"; failures=$((failures + 1)); fi
 done
 

@@ -96,12 +96,20 @@ const std::vector<Field>& fields() {
       make_field("data.synthetic_seed", &C::data, &data::DataOptions::synthetic_seed,
                  "synthetic: generator seed", 0, 9.0e15),
 
-      make_field("model.name", &C::model, &models::ModelOptions::name, "model architecture", 1, 0,
-                 {"mlp", "cnn", "resnet"}),
+      make_field("model.name", &C::model, &models::ModelOptions::name,
+                 "model architecture (gpt: decoder-only transformer on token data)", 1, 0,
+                 {"mlp", "cnn", "resnet", "gpt"}),
       make_field("model.width", &C::model, &models::ModelOptions::width,
-                 "width multiplier for channels / hidden units", 0.01, 64),
+                 "mlp, cnn, resnet: width multiplier for channels / hidden units (gpt refuses it)", 0.01, 64),
       make_field("model.depth", &C::model, &models::ModelOptions::depth,
-                 "mlp: hidden layers; cnn: conv blocks; resnet: blocks per stage (0 = 2, 2, 3)", 0, 100),
+                 "mlp: hidden layers; cnn: conv blocks; resnet: blocks per stage (0 = 2, 2, 3; gpt refuses it)", 0,
+                 100),
+      make_field("model.layers", &C::model, &models::ModelOptions::layers,
+                 "gpt: transformer blocks (the other models refuse it)", 1, 256),
+      make_field("model.heads", &C::model, &models::ModelOptions::heads,
+                 "gpt: attention heads; model.embed must be a multiple (the other models refuse it)", 1, 256),
+      make_field("model.embed", &C::model, &models::ModelOptions::embed,
+                 "gpt: width of the residual stream (the other models refuse it)", 1, 16384),
 
       make_field("train.optimizer", &C::train, &train::TrainOptions::optimizer, "optimizer", 1, 0,
                  {"sgd", "adamw"}),
@@ -425,6 +433,7 @@ void apply_override(Config& config, const std::string& assignment) {
 
 // Checks between keys, after every source was applied.
 void check_consistency(const Config& config) {
+  models::check_model_options(config.model);
   const auto& sw = config.swarm;
   if (sw.period_s > 0 && sw.algo != "nosync")
     throw UserError(fmt::format("swarm.period_s = {} applies to swarm.algo = nosync only, not {}", sw.period_s, sw.algo),

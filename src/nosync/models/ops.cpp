@@ -1,4 +1,5 @@
-// The fused ReLU + 2x2 max-pool kernel (channels-last, float / bfloat16) and its autograd node.
+// The fused ReLU + 2x2 max-pool kernel (channels-last, float / bfloat16) and its autograd node;
+// causal self-attention (at the end of the file).
 //
 // Layout words: the input is N x H x W x C in memory (channels-last), the output N x OH x OW x C
 // with OH = H / 2, OW = W / 2. For every output element the forward pass keeps `which`, an index
@@ -9,11 +10,14 @@
 
 #include <ATen/Functions.h>
 #include <ATen/Parallel.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <c10/util/BFloat16.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace nosync::models {
 
@@ -198,6 +202,111 @@ class ReluMaxPool2x2 : public torch::autograd::Function<ReluMaxPool2x2> {
 at::Tensor relu_max_pool2x2(const at::Tensor& x) {
   if (!fused_path(x)) return at::max_pool2d(at::relu(x), {2, 2});
   return ReluMaxPool2x2::apply(x);
+}
+
+}  // namespace nosync::models
+
+// Causal self-attention (ops.h). Words: B windows, T positions, H heads of D columns, C = H*D;
+// S = Q K^T / sqrt(D) + M the scores, P = softmax(S) the weights, Y = P V.
+//
+// Why an autograd node of its own rather than ATen's autograd of the same products: the scale
+// rides on the products' alpha in both directions (baddbmm), the three gradients of Q, K and V
+// are written straight into one buffer in the qkv layout (ATen's select/unbind backward
+// zero-fills or stacks a full-size copy per part), and P is the only T x T tensor kept for
+// backward. Under bf16 autocast the products run in the dtype of qkv (bf16: the qkv linear ran
+// in bf16) with autocast off inside, and the softmax in float32.
+namespace nosync::models {
+
+namespace {
+
+// [3, B*H, T, D]: q, k and v of every head, contiguous, from [B*T, 3*C] (one copy).
+at::Tensor split_heads(const at::Tensor& qkv, int64_t batch, int64_t time, int64_t heads) {
+  const int64_t d = qkv.size(1) / (3 * heads);
+  return qkv.view({batch, time, 3, heads, d}).permute({2, 0, 3, 1, 4}).reshape({3, batch * heads, time, d});
+}
+
+// The inverse: [3, B*H, T, D] -> [B*T, 3*C] (one copy).
+at::Tensor join_heads(const at::Tensor& parts, int64_t batch, int64_t time, int64_t heads) {
+  const int64_t d = parts.size(3);
+  return parts.view({3, batch, heads, time, d}).permute({1, 3, 0, 2, 4}).reshape({batch * time, 3 * heads * d});
+}
+
+// [B*H, T, D] -> [B*T, C]
+at::Tensor merge_heads(const at::Tensor& y, int64_t batch, int64_t time, int64_t heads) {
+  const int64_t d = y.size(2);
+  return y.view({batch, heads, time, d}).transpose(1, 2).reshape({batch * time, heads * d});
+}
+
+// [B*T, C] -> [B*H, T, D]
+at::Tensor unmerge_heads(const at::Tensor& y, int64_t batch, int64_t time, int64_t heads) {
+  const int64_t d = y.size(1) / heads;
+  return y.view({batch, time, heads, d}).transpose(1, 2).reshape({batch * heads, time, d});
+}
+
+// The additive causal mask [T, T] (0 on and below the diagonal, -inf above), made once per
+// (T, dtype) in each thread (the particles of a swarm are threads).
+const at::Tensor& causal_mask(int64_t time, at::ScalarType dtype) {
+  thread_local at::Tensor mask;
+  if (!mask.defined() || mask.size(0) != time || mask.scalar_type() != dtype)
+    mask = at::full({time, time}, -std::numeric_limits<float>::infinity(), at::TensorOptions().dtype(dtype)).triu_(1);
+  return mask;
+}
+
+class CausalAttention : public torch::autograd::Function<CausalAttention> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& qkv, int64_t batch, int64_t time,
+                            int64_t heads) {
+    c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
+    const auto parts = split_heads(qkv, batch, time, heads);
+    const auto q = parts[0], k = parts[1], v = parts[2];
+    const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(2)));
+    // The softmax and its backward run in float32 whatever the products' dtype, as autocast
+    // runs them: ATen 1.13's bf16 softmax kernels are several times slower than its float ones.
+    const auto p = at::_softmax(
+        at::baddbmm(causal_mask(time, q.scalar_type()), q, k.transpose(1, 2), 1, scale).to(at::kFloat), -1, false);
+    ctx->save_for_backward({parts, p});
+    ctx->saved_data["batch"] = batch;
+    ctx->saved_data["time"] = time;
+    ctx->saved_data["heads"] = heads;
+    return merge_heads(at::bmm(p.to(v.scalar_type()), v), batch, time, heads);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& parts = saved[0];
+    const at::Tensor& p = saved[1];
+    const int64_t batch = ctx->saved_data["batch"].toInt(), time = ctx->saved_data["time"].toInt(),
+                  heads = ctx->saved_data["heads"].toInt();
+    const auto q = parts[0], k = parts[1], v = parts[2];
+    const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(2)));
+    const auto dy = unmerge_heads(grads[0].to(parts.scalar_type()), batch, time, heads);  // [B*H, T, D]
+    auto dparts = at::empty_like(parts);
+    auto dq = dparts[0], dk = dparts[1], dv = dparts[2];
+    at::bmm_out(dv, p.to(dy.scalar_type()).transpose(1, 2), dy);    // dV = P^T dY
+    const auto dp = at::bmm(dy, v.transpose(1, 2)).to(at::kFloat);  // dP = dY V^T
+    const auto ds = at::_softmax_backward_data(dp, p, -1, at::kFloat).to(q.scalar_type());
+    at::baddbmm_out(dq, dq, ds, k, /*beta=*/0, /*alpha=*/scale);      // dQ = dS K / sqrt(D)
+    at::baddbmm_out(dk, dk, ds.transpose(1, 2), q, 0, scale);         // dK = dS^T Q / sqrt(D)
+    return {join_heads(dparts, batch, time, heads), {}, {}, {}};
+  }
+};
+
+}  // namespace
+
+at::Tensor causal_attention(const at::Tensor& qkv, int64_t batch, int64_t time, int64_t heads) {
+  return CausalAttention::apply(qkv, batch, time, heads);
+}
+
+at::Tensor causal_attention_reference(const at::Tensor& qkv, int64_t batch, int64_t time, int64_t heads) {
+  const int64_t c = qkv.size(1) / 3, d = c / heads;
+  const auto parts = qkv.view({batch, time, 3, heads, d}).unbind(2);  // [B, T, H, D] each
+  const auto q = parts[0].transpose(1, 2), k = parts[1].transpose(1, 2), v = parts[2].transpose(1, 2);
+  auto scores = at::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(d)));
+  const auto future = at::ones({time, time}, qkv.options().dtype(at::kBool)).triu(1);
+  scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
+  const auto y = at::matmul(at::softmax(scores, -1), v);  // [B, H, T, D]
+  return y.transpose(1, 2).reshape({batch * time, c});
 }
 
 }  // namespace nosync::models

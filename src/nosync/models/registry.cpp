@@ -5,21 +5,11 @@
 
 #include <ATen/autocast_mode.h>
 
+#include "nosync/models/gpt.h"
 #include "nosync/models/zoo.h"
 #include "nosync/util/error.h"
 
 namespace nosync::models {
-
-const std::vector<ModelInfo>& registered_models() {
-  static const std::vector<ModelInfo> models = {
-      {"mlp", "multi-layer perceptron: depth hidden layers of 256*width ReLU units", 2},
-      {"cnn", "conv3x3+ReLU+maxpool blocks (32, 64, ... *width channels), FC 128*width, FC classes", 2},
-      {"resnet", "ResNet for 32x32 (He et al. 2016 CIFAR variant): 3 stages of depth basic blocks, "
-                 "16/32/64*width channels, batch norm; depth 3 = ResNet-20",
-       3},
-  };
-  return models;
-}
 
 namespace {
 
@@ -30,16 +20,15 @@ int64_t scaled(int64_t base, double width) {
 }  // namespace
 
 Net build_model(const ModelOptions& options, const data::Shape& input, int64_t num_classes) {
-  const ModelInfo* info = nullptr;
-  for (const auto& m : registered_models())
-    if (m.name == options.name) info = &m;
-  if (!info)
-    throw UserError(fmt::format("model.name: unknown model '{}'", options.name),
-                    "choose one of mlp, cnn, resnet");
-  if (!(options.width > 0) || !std::isfinite(options.width) || options.width > 64)
-    throw UserError(fmt::format("model.width: must be in (0, 64], found {}", options.width));
+  check_model_options(options);
+  const ModelInfo* info = find_model(options.name);
+  NOSYNC_CHECK(info, "model {}", options.name);
   NOSYNC_CHECK(input.numel() > 0 && num_classes > 1, "input {}x{}x{} classes {}", input.channels,
                input.height, input.width, num_classes);
+  // Whether the model fits the data's task is build_model_for's check: a shape alone cannot tell
+  // token windows (1 x 1 x T) from feature vectors (1 x 1 x D).
+  if (options.name == "gpt")
+    return std::make_shared<GptImpl>(GptSize{num_classes, input.width, options.layers, options.heads, options.embed});
   const int64_t depth = options.depth > 0 ? options.depth : info->default_depth;
 
   if (options.name == "mlp") {

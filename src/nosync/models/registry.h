@@ -43,10 +43,13 @@ class NetImpl : public torch::nn::Module {
 using Net = std::shared_ptr<NetImpl>;
 
 struct ModelOptions {
-  std::string name = "cnn";  // mlp | cnn | resnet
-  double width = 1.0;        // channel / hidden-unit multiplier
-  int64_t depth = 0;         // 0 = the model's default: mlp 2 hidden layers, cnn 2 conv blocks,
-                             // resnet 3 blocks per stage (ResNet-20)
+  std::string name = "cnn";  // mlp | cnn | resnet | gpt
+  double width = 1.0;        // mlp, cnn, resnet: channel / hidden-unit multiplier
+  int64_t depth = 0;         // mlp, cnn, resnet: 0 = the model's default: mlp 2 hidden layers,
+                             // cnn 2 conv blocks, resnet 3 blocks per stage (ResNet-20)
+  int64_t layers = 4;        // gpt: transformer blocks
+  int64_t heads = 4;         // gpt: attention heads (embed must be a multiple)
+  int64_t embed = 128;       // gpt: width of the residual stream
 };
 
 struct ModelInfo {
@@ -56,9 +59,16 @@ struct ModelInfo {
   data::Task task = data::Task::classification;  // the data it learns
 };
 const std::vector<ModelInfo>& registered_models();
+const ModelInfo* find_model(const std::string& name);  // nullptr when unknown
 
-// Builds a freshly initialised model (uses the global torch RNG: seed it first).
-// Unknown name or impossible size: UserError naming model.name / model.depth / model.width.
+// Checks what can be checked without the data: the name, the ranges, embed % heads, and that
+// each model is given only its own size keys (width/depth for mlp, cnn, resnet; layers, heads,
+// embed for gpt; the others must stay at their defaults). UserError naming the key.
+void check_model_options(const ModelOptions& options);
+
+// Builds a freshly initialised model (uses the global torch RNG: seed it first). Token data
+// (gpt) comes as input {1, 1, T} (T = the context) with num_classes = the vocabulary.
+// Bad options (check_model_options) or a model that does not fit the data: UserError.
 Net build_model(const ModelOptions& options, const data::Shape& input, int64_t num_classes);
 
 // The model for data like `train` (its sample shape, class count or vocabulary), after checking
