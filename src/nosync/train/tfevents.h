@@ -1,5 +1,7 @@
-// TensorBoard event files, written without TensorFlow or libprotobuf: the format is small enough
-// to encode by hand, and libprotobuf is not linked anywhere else in nosync.
+// TensorBoard event files, written without TensorFlow or libprotobuf: five protobuf fields are
+// small enough to encode by hand. libprotobuf is on the link line only as a dependency of
+// Debian's libtorch; using it would take protoc-generated classes (a build step and a header
+// dependency nosync has nowhere else) for what is a few varints and length prefixes.
 //
 // An events file is a sequence of TFRecords: uint64 length (little-endian), masked CRC-32C of
 // those 8 bytes, the data, masked CRC-32C of the data (mask = ((crc >> 15) | (crc << 17)) +
