@@ -8,7 +8,7 @@ packages=(
   libtorch-dev python3-torch libopenblas0-openmp
   libopenmpi-dev openmpi-bin
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev protobuf-compiler python3-protobuf
   dataset-fashion-mnist fortunes gnuplot-nox clang-14 libclang-rt-14-dev
 )
 

@@ -40,7 +40,7 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
   for (int i = 0; i < n; ++i) nets.push_back(initial_net(config, plan, i, splits));
   const int64_t numel = models::parameter_count(*nets[0]);
   comm::LocalBoard board(n, numel);
-  train::MetricsSink metrics(run_dir + "/metrics.jsonl");
+  train::MetricsSink metrics(run_dir);
   train::TeeSink sink({&metrics, &console});
   console.message(fmt::format("swarm: {} x {} particles, {} intra-op thread(s) each, {} parameters",
                               config.swarm.algo, n, threads_of(0), numel));

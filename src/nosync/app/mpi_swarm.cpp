@@ -249,7 +249,7 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
   // Rank 0 writes metrics.jsonl and drives the console; the other ranks keep their records until
   // the end (they may run on hosts without the run directory).
   std::unique_ptr<train::MetricsSink> metrics =
-      rank == 0 ? std::make_unique<train::MetricsSink>(run_dir + "/metrics.jsonl", nlohmann::json{{"rank", rank}})
+      rank == 0 ? std::make_unique<train::MetricsSink>(run_dir, nlohmann::json{{"rank", rank}})
                 : std::make_unique<train::MetricsSink>(nlohmann::json{{"rank", rank}});
   {
     // One transport per particle among the particles (leaders only, in the hybrid), plus one

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
+#include "nosync/train/metrics.h"
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
 #include "nosync/util/shell.h"
@@ -30,10 +30,7 @@ RunRecord read_run(const std::string& run_dir) {
     r.summary["particles"] = 1;
     r.summary["algo"] = "single";
   }
-  std::ifstream in(run_dir + "/metrics.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("event")) continue;  // a torn last line
+  for (const nlohmann::json& j : train::read_metrics_records(run_dir + "/metrics.jsonl")) {
     if (j["event"] == "eval") {
       EvalPoint e;
       e.particle = j.value("particle", 0);

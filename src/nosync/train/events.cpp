@@ -47,8 +47,12 @@ nlohmann::json to_record(const ResumeEvent& e) {
 
 nlohmann::json warning_record(const std::string& message) { return {{"event", "warning"}, {"message", message}}; }
 
-MetricsSink::MetricsSink(const std::string& path, nlohmann::json extra)
-    : writer_(std::make_unique<MetricsWriter>(path)), extra_(std::move(extra)) {}
+// metrics.jsonl is opened first (a UserError if it cannot be: nothing else written yet); opening
+// appends nothing, so ScalarLogs then reads the records it held before this process.
+MetricsSink::MetricsSink(const std::string& run_dir, nlohmann::json extra)
+    : writer_(std::make_unique<MetricsWriter>(run_dir + "/metrics.jsonl")),
+      scalar_logs_(std::make_unique<ScalarLogs>(run_dir)),
+      extra_(std::move(extra)) {}
 
 MetricsSink::MetricsSink(nlohmann::json extra) : extra_(std::move(extra)) {}
 
@@ -56,8 +60,12 @@ void MetricsSink::record(const nlohmann::json& record) {
   nlohmann::json r = record;
   r.update(extra_);
   std::lock_guard<std::mutex> lock(mutex_);
-  if (writer_) writer_->write(r);
-  else lines_ += r.dump() + "\n";
+  if (writer_) {
+    writer_->write(r);
+    scalar_logs_->add(r);
+  } else {
+    lines_ += r.dump() + "\n";
+  }
 }
 
 void MetricsSink::append_lines(const std::string& lines) {
@@ -67,10 +75,15 @@ void MetricsSink::append_lines(const std::string& lines) {
   while (start < lines.size()) {
     const size_t end = lines.find('\n', start);
     const std::string line = lines.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (!line.empty()) writer_->write(nlohmann::json::parse(line));
+    if (!line.empty()) {
+      const nlohmann::json r = nlohmann::json::parse(line);
+      writer_->write(r);
+      scalar_logs_->add(r);
+    }
     if (end == std::string::npos) break;
     start = end + 1;
   }
+  scalar_logs_->flush();
 }
 
 std::string MetricsSink::take_lines() {

@@ -17,6 +17,7 @@
 
 #include "nosync/train/evaluator.h"
 #include "nosync/train/metrics.h"
+#include "nosync/train/scalar_logs.h"
 
 namespace nosync::train {
 
@@ -85,11 +86,14 @@ nlohmann::json to_record(const CheckpointEvent& e);
 nlohmann::json to_record(const ResumeEvent& e);
 nlohmann::json warning_record(const std::string& message);
 
-// Writes every event as a metrics record, thread-safe: appended to a file, or kept as lines
-// until taken (an MPI rank without the run directory). `extra` fields go into every record.
+// Writes every event as a metrics record, thread-safe: appended to a run directory's
+// metrics.jsonl, with the same records as TensorBoard events and metrics.csv beside it
+// (train/scalar_logs.h); or kept as lines until taken (an MPI rank without the run directory).
+// `extra` fields go into every record.
 class MetricsSink : public EventSink {
  public:
-  explicit MetricsSink(const std::string& path, nlohmann::json extra = nlohmann::json::object());
+  // Writes run_dir/metrics.jsonl (appended to), run_dir/tb/ and run_dir/metrics.csv.
+  explicit MetricsSink(const std::string& run_dir, nlohmann::json extra = nlohmann::json::object());
   // Keeps the records in memory (take_lines) instead of writing a file.
   explicit MetricsSink(nlohmann::json extra = nlohmann::json::object());
   void logged(const StepEvent& e) override { record(to_record(e)); }
@@ -99,12 +103,14 @@ class MetricsSink : public EventSink {
   void warn(const std::string& message) override { record(warning_record(message)); }
   void record(const nlohmann::json& record) override;
   // Writes records another process kept (their take_lines), one per line; a file sink only.
+  // Flushes the TensorBoard events and metrics.csv after them.
   void append_lines(const std::string& lines);
   std::string take_lines();
 
  private:
   std::mutex mutex_;
   std::unique_ptr<MetricsWriter> writer_;
+  std::unique_ptr<ScalarLogs> scalar_logs_;  // with writer_
   nlohmann::json extra_;
   std::string lines_;
 };

@@ -52,7 +52,7 @@ RunResult run_single(const RunSetup& setup, const data::Splits& splits, EventSin
     loop.resume = read_checkpoint(loop.resume_dir);
   }
   std::filesystem::create_directories(setup.run_dir);
-  MetricsSink metrics(setup.run_dir + "/metrics.jsonl");
+  MetricsSink metrics(setup.run_dir);
   TeeSink both({&metrics, &sink});
   const LoopResult l = run_loop(loop, trainer, val, test, both);
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -21,5 +22,9 @@ class MetricsWriter {
   std::string path_;
   std::FILE* file_ = nullptr;
 };
+
+// The records of a metrics.jsonl file, in order; a missing file has none, and lines that are not
+// a JSON object with an "event" (a torn last line of a killed run) are skipped.
+std::vector<nlohmann::json> read_metrics_records(const std::string& path);
 
 }  // namespace nosync::train
