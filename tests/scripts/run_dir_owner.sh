@@ -46,26 +46,26 @@ grep -q "not a nosync run" err || fail "unclear refusal: $(cat err)"
 [ "$before" = "$(snapshot mine)" ] || fail "foreign files were changed"
 echo "ok   foreign files refused: $(cat err)"
 
-# A run killed before its first checkpoint: resumed from the start (its lock file is stale).
-"$bin" train "${tiny[@]}" --set train.steps=1000000 --set checkpoint.every=1000000 --run-dir dead >out 2>err &
-pid=$!
-on_exit="kill -9 $pid 2>/dev/null || true"
-for _ in $(seq 1 300); do [ -e dead/config.toml ] && break; sleep 0.1; done
-sleep 0.5
-kill -9 $pid; wait $pid 2>/dev/null
-[ -e dead/.nosync.lock ] || fail "expected a stale lock file after SIGKILL"
-[ ! -e dead/checkpoints/latest ] || fail "the killed run had a checkpoint already"
+# killed_early DIR: a run into DIR SIGKILLed before its first checkpoint (its lock file is stale).
+killed_early() {
+  "$bin" train "${tiny[@]}" --set train.steps=1000000 --set checkpoint.every=1000000 --run-dir "$1" >out 2>err &
+  local pid=$!
+  on_exit="kill -9 $pid 2>/dev/null || true"
+  for _ in $(seq 1 600); do [ -e "$1/config.toml" ] && break; sleep 0.1; done
+  sleep 0.5
+  kill -9 $pid; wait $pid 2>/dev/null
+  [ -e "$1/.nosync.lock" ] || fail "expected a stale lock file after SIGKILL"
+  [ ! -e "$1/checkpoints/latest" ] || fail "the killed run had a checkpoint already"
+}
+
+# A run killed before its first checkpoint: resumed from the start.
+killed_early dead
 "$bin" train --resume dead --set train.steps=20 >out 2>err || { cat err; fail "resume of a run without checkpoint failed"; }
 [ -e dead/summary.json ] && [ -e dead/checkpoints/step-20 ] || fail "resume from the start did not run"
 echo "ok   a run killed before its first checkpoint resumed from the start"
 
 # ... or reused by a new train.
-"$bin" train "${tiny[@]}" --set train.steps=1000000 --set checkpoint.every=1000000 --run-dir dead2 >out 2>err &
-pid=$!
-on_exit="kill -9 $pid 2>/dev/null || true"
-for _ in $(seq 1 300); do [ -e dead2/config.toml ] && break; sleep 0.1; done
-sleep 0.5
-kill -9 $pid; wait $pid 2>/dev/null
+killed_early dead2
 "$bin" train "${tiny[@]}" --set train.steps=10 --run-dir dead2 >out 2>err || { cat err; fail "reuse of a run without checkpoint failed"; }
 grep -q "^steps = 10$" dead2/config.toml || fail "the reused directory kept the old config"
 echo "ok   a run killed before its first checkpoint reused by a new train"
