@@ -99,6 +99,7 @@ struct Outcome {
 // particle 0 (single: the run) resumes from, in a copy each time; checks the outcome.
 Outcome mutate_every_field(const Config& c, const data::Splits& splits, const std::string& pristine,
                            const std::string& scratch, const std::string& file) {
+  fs::create_directories(scratch);
   const std::string sub = c.swarm.algo == "single" ? "checkpoints" : "checkpoints/particle-0";
   const std::string step_dir = sub + "/step-4";
   const json original = json::parse(util::read_text(pristine + "/" + step_dir + "/" + file));
