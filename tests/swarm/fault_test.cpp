@@ -48,5 +48,32 @@ TEST(Faults, MalformedSpecsAreUserErrors) {
   }
 }
 
+// A fault that could never fire is refused, naming what does not exist.
+void expect_refused(const std::string& spec, int particles, int ranks, const std::string& text) {
+  try {
+    check_fault_targets(parse_faults(spec, "swarm.fault"), particles, ranks, "swarm.fault");
+    ADD_FAILURE() << spec << " was accepted with " << particles << " particles, " << ranks << " ranks";
+  } catch (const UserError& e) {
+    EXPECT_NE(one_line(e).find(text), std::string::npos) << one_line(e);
+    EXPECT_NE(one_line(e).find("swarm.fault"), std::string::npos) << one_line(e);
+  }
+}
+
+TEST(Faults, TargetsMustExist) {
+  expect_refused("nan:particle=4:step=1", 4, 0, "names particle 4, but the run has 4 particle(s) (0 .. 3)");
+  expect_refused("throw:particle=9:step=1", 2, 2, "names particle 9");
+  expect_refused("kill:rank=1:step=1", 2, 0, "not an MPI job");
+  expect_refused("stall:rank=2:step=1", 2, 2, "names rank 2, but the MPI job has 2 rank(s)");
+  EXPECT_NO_THROW(check_fault_targets(parse_faults("nan:particle=3:step=1,slow:particle=0:factor=2", "f"), 4, 0, "f"));
+  EXPECT_NO_THROW(check_fault_targets(parse_faults("kill:rank=1:step=5,throw:particle=1:step=2", "f"), 2, 2, "f"));
+}
+
+TEST(Faults, FieldsAreWholeNumbers) {
+  for (const char* spec : {"nan:particle=1.5:step=2", "nan:particle=-1:step=2", "throw:rank=0:step=-3",
+                           "throw:rank=0:step=1e30"}) {
+    EXPECT_THROW(parse_faults(spec, "swarm.fault"), UserError) << spec;
+  }
+}
+
 }  // namespace
 }  // namespace nosync::swarm

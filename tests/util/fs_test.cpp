@@ -1,6 +1,8 @@
 #include "nosync/util/fs.h"
 
+#include <cerrno>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -111,6 +113,64 @@ TEST(FsTest, Sha256KnownValues) {
   EXPECT_EQ(sha256_hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(sha256_hex("abc", 3),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// Every file-system failure a user can meet is one line with the path, the reason and a hint.
+void expect_io_error(const std::function<void()>& fn, const std::string& path, const std::string& reason,
+                     const std::string& hint) {
+  try {
+    fn();
+    FAIL() << "no error for " << path;
+  } catch (const UserError& e) {
+    const std::string line = one_line(e);
+    EXPECT_NE(line.find(path), std::string::npos) << line;
+    EXPECT_NE(line.find(reason), std::string::npos) << line;
+    EXPECT_NE(line.find(hint), std::string::npos) << line;
+    EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+  }
+}
+
+TEST(FsTest, PathErrorsAreUserErrorsWithReasonAndHint) {
+  TempDir tmp;
+  const std::string loop = tmp.file("loop");
+  std::filesystem::create_symlink(loop, loop);  // a link to itself
+  expect_io_error([&] { path_exists(loop); }, loop, "Too many levels of symbolic links", "loop of symbolic links");
+  expect_io_error([&] { read_file(loop); }, loop, "Too many levels of symbolic links", "loop of symbolic links");
+  const std::string long_name = tmp.file(std::string(300, 'x'));
+  expect_io_error([&] { path_exists(long_name); }, long_name, "File name too long", "too long");
+  expect_io_error([&] { write_file_atomic(long_name, std::string("x")); }, long_name, "File name too long",
+                  "too long");
+  write_file_atomic(tmp.file("file"), std::string("x"));
+  const std::string under_file = tmp.file("file/inner");
+  EXPECT_FALSE(path_exists(under_file)) << "a file on the way: nothing of that name exists";
+  expect_io_error([&] { write_file_atomic(under_file, std::string("x")); }, under_file, "Not a directory",
+                  "is a file, not a directory");
+  expect_io_error([&] { check_writable_dir(tmp.file("file")); }, tmp.file("file"), "Not a directory",
+                  "not a directory");
+  EXPECT_NO_THROW(check_writable_dir(tmp.path()));
+  EXPECT_FALSE(path_exists(tmp.file("missing")));
+  EXPECT_TRUE(is_dir(tmp.path()));
+  EXPECT_FALSE(is_dir(tmp.file("file")));
+}
+
+TEST(FsTest, PermissionDeniedIsNotReportedAsNotFound) {
+  // As root every permission check passes, so the mapping is checked on the errno itself.
+  const UserError e = io_error("open for reading", "/some/file", EACCES);
+  EXPECT_EQ(one_line(e),
+            "/some/file: open for reading failed: Permission denied (hint: check the permissions of the file and its "
+            "directory)");
+}
+
+TEST(FsTest, FilesystemErrorsMapToTheSameLine) {
+  TempDir tmp;
+  const std::string loop = tmp.file("loop");
+  std::filesystem::create_symlink(loop, loop);
+  try {
+    std::filesystem::exists(std::filesystem::path(loop) / "x");  // throws: no error_code given
+    FAIL() << "std::filesystem did not throw";
+  } catch (const std::filesystem::filesystem_error& fe) {
+    expect_io_error([&] { throw_fs(fe); }, loop, "Too many levels of symbolic links", "loop of symbolic links");
+  }
 }
 
 }  // namespace

@@ -19,6 +19,8 @@
 #include "nosync/app/experiment.h"
 #include "nosync/app/local_swarm.h"
 #include "nosync/app/mpi_swarm.h"
+#include "nosync/app/preflight.h"
+#include "nosync/app/run_dir.h"
 #include "nosync/app/signals.h"
 #include "nosync/app/supervise.h"
 #include "nosync/app/swarm_launch.h"
@@ -160,19 +162,30 @@ int run_supervised(const TrainArgs& args) {
   return supervise(options);
 }
 
+// `--resume RUN --run-dir OTHER`: a resumed run continues in its own directory.
+void check_resume_dir(const TrainArgs& args) {
+  if (args.run_dir.empty()) return;
+  std::error_code ec;
+  if (fs::equivalent(args.run_dir, args.resume, ec)) return;
+  throw UserError(fmt::format("--resume {} and --run-dir {} name two directories", args.resume, args.run_dir),
+                  "a resumed run continues in its own directory: leave out --run-dir (or copy the run first)");
+}
+
 int run_train(const TrainArgs& args) {
   if (args.max_restarts > 0) return run_supervised(args);
   Config config;
   std::string run_dir;
-  const bool resume = !args.resume.empty();
+  bool resume = !args.resume.empty();
   int saved_particles = 0;  // resume: particles of the saved run
+  std::unique_ptr<RunDirLock> lock;  // resume: held from before the checkpoints are read
   if (resume) {
     if (!args.config_file.empty())
       throw UserError("--resume and --config cannot be combined",
                       "a resumed run keeps the config saved in its run directory; use --set to change a key");
+    check_resume_dir(args);
     run_dir = args.resume;
     const std::string saved = run_dir + "/config.toml";
-    if (!fs::exists(saved))
+    if (!util::path_exists(saved))
       throw UserError(fmt::format("{}: no config.toml here, so this is not a nosync run directory", run_dir),
                       "pass the directory printed at the start of the run (runs/<date>-<time>)");
     apply_toml(config, util::read_text(saved), saved);
@@ -188,28 +201,29 @@ int run_train(const TrainArgs& args) {
       throw UserError(fmt::format("{}: swarm.algo cannot change on resume ({} -> {})", run_dir, saved_algo,
                                   config.swarm.algo),
                       "start a new run for another algorithm");
-    // Fail now, before loading data, if the run has no usable checkpoint.
-    train::resolve_checkpoint_dir(swarm::parse_algo(saved_algo) == swarm::Algo::kSingle ? run_dir
-                                                                                       : run_dir + "/checkpoints/particle-0");
+    // A run that died before its first checkpoint starts again from the start, with its config.
+    const bool fresh = inspect_run_dir(run_dir) == RunDirKind::kFresh;
+    if (fresh) {
+      resume = false;
+      saved_particles = 0;
+    }
     if (mpi) return run_mpi_train(config, run_dir, saved_particles, timestamp_dir, print_swarm_summary);
+    if (!fresh) lock = std::make_unique<RunDirLock>(run_dir);
   } else {
     config = load_config(args.config_file.empty() ? std::nullopt : std::optional(args.config_file), args.overrides);
     if (wants_mpi(config))  // one rank of an mpirun/srun job: rank 0 owns the run directory
       return run_mpi_train(config, args.run_dir, 0, timestamp_dir, print_swarm_summary);
     run_dir = !args.run_dir.empty() ? args.run_dir : !config.run.dir.empty() ? config.run.dir : timestamp_dir();
-    if (fs::exists(run_dir + "/config.toml"))
-      throw UserError(fmt::format("{}: already holds a run", run_dir),
-                      fmt::format("continue it with --resume {}, or choose another --run-dir", run_dir));
   }
   config.run.dir = run_dir;
   const std::string effective = to_toml(config);
 
-  // Everything is validated before any work or any file is written.
-  plan_swarm(config, particle_count(config));  // checks swarm.overrides
+  // Everything is validated before any work or any file is written (preflight.h).
   if (config.swarm.group_size > 1)
     throw UserError(fmt::format("swarm.group_size = {} needs an MPI job (groups are sets of MPI ranks)",
                                 config.swarm.group_size),
                     "start with mpirun -np <particles x group_size>, or set swarm.group_size = 1");
+  plan_swarm(config, particle_count(config));  // checks swarm.overrides before the data loads
   // Preemption: SIGUSR1 = checkpoint and go on; SIGTERM, SIGINT, SIGHUP = checkpoint and exit 0
   // (a second one forces). Installed before the data loads so that an early signal still ends in
   // a checkpoint (after the first step).
@@ -218,10 +232,24 @@ int run_train(const TrainArgs& args) {
   set_threads(config.train.threads);
   warn_if_slow_blas(config.run.progress);
   const data::Splits splits = data::load_splits(config.data);
+  check_run(config, splits, particle_count(config), /*ranks=*/0);
+  std::unique_ptr<NewRunDir> new_dir;
+  if (resume) {
+    const CheckedResume checked = check_resume(
+        config, splits, run_dir, swarm::parse_algo(config.swarm.algo) == swarm::Algo::kSingle ? 0 : saved_particles,
+        particle_count(config));
+    if (checked.finished) {
+      std::cerr << fmt::format(
+                       "nosync: {}: the run has finished (step {} of {}); nothing to do, nothing changed\n"
+                       "nosync: to train it further, ask for more steps, e.g. --resume {} --set train.steps={}\n",
+                       run_dir, checked.step, checked.total_steps, run_dir, 2 * checked.total_steps)
+                << std::flush;
+      return 0;
+    }
+  } else {
+    new_dir = std::make_unique<NewRunDir>(run_dir);  // takes the lock; refuses a run or foreign files
+  }
 
-  std::error_code ec;
-  fs::create_directories(run_dir, ec);
-  if (ec) throw UserError(fmt::format("{}: cannot create run directory: {}", run_dir, ec.message()));
   util::write_file_atomic(run_dir + "/config.toml", effective);
   if (config.run.progress != "quiet") print_run_header(run_dir, effective, splits);
 
@@ -250,6 +278,15 @@ int run_train(const TrainArgs& args) {
   return 0;
 }
 
+// The step a checkpoint holds: its step-<N> name (read_checkpoint checked manifest.json's against
+// it), else state.json's if it is a number.
+std::string eval_step(const train::CheckpointContent& ck, const std::string& dir) {
+  if (const int64_t n = train::checkpoint_dir_step(dir); n >= 0) return std::to_string(n);
+  const nlohmann::json trainer = ck.state.is_object() ? ck.state.value("trainer", nlohmann::json()) : nlohmann::json();
+  const nlohmann::json step = trainer.is_object() ? trainer.value("step", nlohmann::json()) : nlohmann::json();
+  return step.is_number_integer() ? step.dump() : "unknown";
+}
+
 int run_eval(const EvalArgs& args) {
   const std::string dir = train::resolve_checkpoint_dir(args.checkpoint);
   const train::CheckpointContent ck = train::read_checkpoint(dir);
@@ -264,7 +301,7 @@ int run_eval(const EvalArgs& args) {
   const auto test = train::Evaluator(splits.test, splits.norm).run(*net);
   std::cout << format_table("eval " + dir,
                             {{"model", config.model.name},
-                             {"step", std::to_string(ck.state.value("trainer", nlohmann::json::object()).value("step", 0))},
+                             {"step", eval_step(ck, dir)},
                              train::headline_row(train::eval_fields("val", val), "val"),
                              {"val loss", fmt::format("{:.4f}", val.loss)},
                              train::headline_row(train::eval_fields("test", test), "test"),
@@ -292,7 +329,8 @@ int main(int argc, char** argv) {
       ->take_all();
   train_cmd->add_option("--run-dir", train_args.run_dir, "run directory (default runs/<date>-<time>)");
   train_cmd->add_option("--resume", train_args.resume, "continue the run in RUN_DIR from its latest checkpoint(s); under mpirun with as "
-                              "many, more or fewer ranks");
+                              "many, more or fewer ranks; a finished run changes only if more steps are asked for; "
+                              "--run-dir may only name RUN_DIR itself");
   train_cmd
       ->add_option("--max-restarts", train_args.max_restarts,
                    "after a crash, relaunch the run from its latest checkpoint, at most K times")
@@ -385,6 +423,12 @@ int main(int argc, char** argv) {
     return run_eval(eval_args);
   } catch (const UserError& e) {
     return report("error", one_line(e), kExitUserError);
+  } catch (const fs::filesystem_error& e) {  // a std::filesystem call without an error_code
+    try {
+      util::throw_fs(e);
+    } catch (const UserError& mapped) {
+      return report("error", one_line(mapped), kExitUserError);
+    }
   } catch (const InternalError& e) {
     return report("internal error", std::string(e.what()) + " (please report this)", kExitInternalError);
   } catch (const c10::Error& e) {

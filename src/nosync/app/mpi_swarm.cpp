@@ -30,6 +30,8 @@
 #include <fmt/format.h>
 
 #include "nosync/app/console.h"
+#include "nosync/app/preflight.h"
+#include "nosync/app/run_dir.h"
 #include "nosync/app/swarm_launch.h"
 #include "nosync/app/swarm_resume.h"
 #include "nosync/app/watchdog.h"
@@ -122,6 +124,34 @@ std::vector<std::string> gather_strings(const std::string& s, int rank, int size
   return out;
 }
 
+// Runs `check` on every rank; returns, on every rank, the first rank's UserError as one line
+// ("" when every rank passed).
+std::string first_problem(const std::function<void()>& check, int rank, int size) {
+  std::string mine;
+  try {
+    check();
+  } catch (const UserError& e) {
+    mine = rank == 0 ? one_line(e) : fmt::format("{} {}", rank_tag(rank, size), one_line(e));
+  } catch (const std::filesystem::filesystem_error& e) {
+    try {
+      util::throw_fs(e);
+    } catch (const UserError& mapped) {
+      mine = one_line(mapped);
+    }
+  }
+  std::string first;
+  for (const auto& p : gather_strings(mine, rank, size))
+    if (first.empty()) first = p;
+  bcast_string(first, 0);
+  return first;
+}
+
+// A refused job: rank 0 prints the one line; every rank exits 2 without an MPI abort.
+int refuse(const std::string& problem, int rank) {
+  if (rank == 0) std::cerr << "nosync: error: " << problem << "\n" << std::flush;
+  return kExitUserError;
+}
+
 int intra_op_threads(const Config& config) {
   if (config.train.threads > 0) return static_cast<int>(config.train.threads);
   int local_ranks = 1;
@@ -160,35 +190,62 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
                     "leave swarm.particles = 0 under mpirun: the job's size decides");
   config.swarm.particles = particles;  // saved in config.toml: what a resume (MPI or local) starts from
 
-  // The run directory: rank 0 decides, checks and creates it (resume: it exists); everybody
-  // learns the outcome.
-  std::string problem;
-  if (rank == 0 && resume_particles == 0) {
-    if (run_dir.empty()) run_dir = !config.run.dir.empty() ? config.run.dir : default_dir();
-    if (fs::exists(run_dir + "/config.toml")) {
-      problem = one_line(UserError(fmt::format("{}: already holds a run", run_dir), "choose another --run-dir"));
-    } else {
-      std::error_code ec;
-      fs::create_directories(run_dir, ec);
-      if (ec) problem = fmt::format("{}: cannot create run directory: {}", run_dir, ec.message());
-    }
-  }
+  // The run directory: rank 0 decides it and everybody learns it; nothing is written until
+  // every rank has passed every check (preflight.h), so a refused job leaves it as it was.
+  if (rank == 0 && resume_particles == 0 && run_dir.empty())
+    run_dir = !config.run.dir.empty() ? config.run.dir : default_dir();
   bcast_string(run_dir, 0);
-  bcast_string(problem, 0);
-  if (!problem.empty()) {
-    if (rank == 0) std::cerr << "nosync: error: " << problem << "\n";
-    return kExitUserError;
-  }
   config.run.dir = run_dir;
   const std::string effective = to_toml(config);
 
   const int threads = intra_op_threads(config);
   omp_set_num_threads(threads);
   at::set_num_threads(threads);
-  const data::Splits splits = data::load_splits(config.data);
+  std::optional<data::Splits> loaded;
+  std::string problem = first_problem(
+      [&] {
+        loaded.emplace(data::load_splits(config.data));
+        check_run(config, *loaded, particles, size);
+      },
+      rank, size);
+  if (!problem.empty()) return refuse(problem, rank);
+  const data::Splits& splits = *loaded;
+
+  // Rank 0 owns the directory: it holds its lock for the whole job (a resume from before the
+  // checkpoints are read) and checks the resume against the run.
+  std::unique_ptr<RunDirLock> lock;
+  std::unique_ptr<NewRunDir> new_dir;
+  std::string finished;
+  problem = first_problem(
+      [&] {
+        if (rank != 0) return;
+        if (resume_particles == 0) {
+          new_dir = std::make_unique<NewRunDir>(run_dir);
+          return;
+        }
+        lock = std::make_unique<RunDirLock>(run_dir);
+        const CheckedResume checked = check_resume(config, splits, run_dir, resume_particles, particles);
+        if (checked.finished)
+          finished = fmt::format(
+              "nosync: {}: the run has finished (step {} of {}); nothing to do, nothing changed\n"
+              "nosync: to train it further, ask for more steps, e.g. --resume {} --set train.steps={}\n",
+              run_dir, checked.step, checked.total_steps, run_dir, 2 * checked.total_steps);
+      },
+      rank, size);
+  if (!problem.empty()) return refuse(problem, rank);
+  bcast_string(finished, 0);
+  if (!finished.empty()) {
+    if (rank == 0) std::cerr << finished << std::flush;
+    return 0;
+  }
+  // Every rank writes its particle's checkpoints under the run directory.
+  problem = first_problem([&] { util::check_writable_dir(run_dir); }, rank, size);
+  if (!problem.empty()) {
+    if (new_dir) new_dir->abandon();
+    return refuse(problem, rank);
+  }
   const bool talk = rank == 0 && config.run.progress != "quiet";
   if (rank == 0) warn_if_slow_blas(config.run.progress);
-  if (talk) print_run_header(run_dir, effective, splits);
 
   const SwarmPlan plan = plan_swarm(config, particles);
   models::Net net = initial_net(config, plan, particle, splits);
@@ -215,10 +272,7 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
       }
     }
     bcast_string(problem, 0);
-    if (!problem.empty()) {
-      if (rank == 0) std::cerr << "nosync: error: " << problem << "\n";
-      return kExitUserError;
-    }
+    if (!problem.empty()) return refuse(problem, rank);
     bcast_string(plan_text, 0);
     const auto mine = nlohmann::json::parse(plan_text).at(particle);
     ResumeSource source;
@@ -236,6 +290,7 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
   // Written once the job can start (resume: once the plan stands, so a refused resume leaves the
   // saved particle count as it was).
   if (rank == 0) util::write_file_atomic(run_dir + "/config.toml", effective);
+  if (talk) print_run_header(run_dir, effective, splits);
 
   std::unique_ptr<ConsoleSink> console;
   if (rank == 0) console = std::make_unique<ConsoleSink>(config.run.progress, config.train.log_every);

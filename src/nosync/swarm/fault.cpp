@@ -40,6 +40,8 @@ std::vector<Fault> parse_faults(const std::string& spec, const std::string& sour
       char* end = nullptr;
       const double v = std::strtod(value.c_str(), &end);
       if (value.empty() || *end != '\0') throw bad(fmt::format("'{}' is not a number", value));
+      if (key != "factor" && !(v >= 0 && v <= 1e15 && v == static_cast<double>(static_cast<int64_t>(v))))
+        throw bad(fmt::format("{}={}: expected a whole number >= 0", key, value));
       if (key == "particle") f.particle = static_cast<int>(v);
       else if (key == "rank") f.rank = static_cast<int>(v);
       else if (key == "step") f.step = static_cast<int64_t>(v);
@@ -62,6 +64,26 @@ std::vector<Fault> parse_faults(const std::string& spec, const std::string& sour
 std::vector<Fault> active_faults(const std::string& config_spec) {
   if (const char* env = std::getenv("NOSYNC_FAULT")) return parse_faults(env, "NOSYNC_FAULT");
   return parse_faults(config_spec, "swarm.fault");
+}
+
+std::string active_faults_source() { return std::getenv("NOSYNC_FAULT") != nullptr ? "NOSYNC_FAULT" : "swarm.fault"; }
+
+void check_fault_targets(const std::vector<Fault>& faults, int particles, int ranks, const std::string& source) {
+  for (const auto& f : faults) {
+    const std::string name =
+        f.particle >= 0 ? fmt::format("{}:particle={}", f.kind, f.particle) : fmt::format("{}:rank={}", f.kind, f.rank);
+    if (f.particle >= particles)
+      throw UserError(fmt::format("{}: fault '{}' names particle {}, but the run has {} particle(s) (0 .. {})", source,
+                                  name, f.particle, particles, particles - 1),
+                      "name a particle that exists, or leave the fault out");
+    if (f.rank >= 0 && ranks == 0)
+      throw UserError(fmt::format("{}: fault '{}' names an MPI rank, but this run is not an MPI job", source, name),
+                      "start it with mpirun, or use a particle fault (e.g. throw:particle=0:step=50)");
+    if (f.rank >= ranks && ranks > 0)
+      throw UserError(fmt::format("{}: fault '{}' names rank {}, but the MPI job has {} rank(s) (0 .. {})", source,
+                                  name, f.rank, ranks, ranks - 1),
+                      "name a rank that exists, or leave the fault out");
+  }
 }
 
 }  // namespace nosync::swarm

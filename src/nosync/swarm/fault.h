@@ -32,5 +32,12 @@ std::vector<Fault> parse_faults(const std::string& spec, const std::string& sour
 
 // The faults in effect: NOSYNC_FAULT if set, otherwise `config_spec` (swarm.fault).
 std::vector<Fault> active_faults(const std::string& config_spec);
+// Where active_faults reads them from: "NOSYNC_FAULT" or "swarm.fault".
+std::string active_faults_source();
+
+// Refuses a fault that could never fire (UserError naming `source`): a particle outside
+// 0 .. particles-1, a rank outside 0 .. ranks-1, or a rank fault in a run that is not an MPI job
+// (ranks = 0).
+void check_fault_targets(const std::vector<Fault>& faults, int particles, int ranks, const std::string& source);
 
 }  // namespace nosync::swarm

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cmath>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -87,8 +88,7 @@ json parse_json(const std::string& text, const std::string& source) {
 // Follows `dir`/latest to a step directory.
 std::string follow_latest(const std::string& dir) {
   const std::string latest = join(dir, "latest");
-  std::error_code ec;
-  if (!fs::exists(latest, ec)) {
+  if (!util::path_exists(latest)) {
     throw UserError(fmt::format("{}: no `latest` file, so no completed checkpoint here", dir),
                     "no checkpoint write has completed here; pass a checkpoints/step-<N> "
                     "directory explicitly");
@@ -101,7 +101,7 @@ std::string follow_latest(const std::string& dir) {
                     "pass a step-<N> directory explicitly");
   }
   const std::string target = join(dir, name);
-  if (!fs::is_directory(target, ec)) {
+  if (!util::is_dir(target)) {
     throw UserError(fmt::format("{}: names {}, which does not exist", latest, target),
                     "pass an existing step-<N> directory explicitly");
   }
@@ -236,18 +236,17 @@ std::string write_checkpoint(const std::string& checkpoints_dir, int64_t step,
 
 std::string resolve_checkpoint_dir(const std::string& given) {
   const std::string path = clean(given);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
+  if (!util::path_exists(path)) {
     throw UserError(fmt::format("{}: no such checkpoint directory", path), kPathHint);
   }
-  if (!fs::is_directory(path, ec)) {
+  if (!util::is_dir(path)) {
     throw UserError(fmt::format("{}: not a directory", path), kPathHint);
   }
-  if (fs::exists(join(path, "manifest.json"), ec) || parse_step_name(base_name(path))) {
+  if (util::path_exists(join(path, "manifest.json")) || parse_step_name(base_name(path))) {
     return path;
   }
   const std::string nested = join(path, "checkpoints");
-  if (fs::is_directory(nested, ec)) return follow_latest(nested);
+  if (util::is_dir(nested)) return follow_latest(nested);
   return follow_latest(path);
 }
 
@@ -298,20 +297,92 @@ std::map<std::string, ManifestEntry> parse_manifest(const std::string& text, con
   return entries;
 }
 
+int64_t checkpoint_dir_step(const std::string& dir) { return parse_step_name(base_name(dir)).value_or(-1); }
+
+SavedProgress check_saved_progress(const json& state, const StateExpectation& expect, const std::string& source) {
+  // 2^53: every integer up to here is exact in a JSON double, far beyond any real run.
+  constexpr int64_t kMaxCount = int64_t{1} << 53;
+  auto bad = [&](const std::string& field, const std::string& what) {
+    return UserError(fmt::format("{}: \"{}\" {}", source, field, what),
+                     "the checkpoint was edited or belongs to another run; use an older step-* directory or start "
+                     "a new run");
+  };
+  auto count = [&](const json& parent, const std::string& key, const std::string& field) -> int64_t {
+    if (!parent.contains(key)) throw bad(field, "is missing");
+    const json& v = parent[key];
+    if (!v.is_number_integer()) throw bad(field, fmt::format("must be an integer, found {}", v.dump().substr(0, 40)));
+    if (v.is_number_unsigned() ? v.get<uint64_t>() > static_cast<uint64_t>(kMaxCount)
+                               : (v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxCount))
+      throw bad(field, fmt::format("= {} is out of range (0 .. 2^53)", v.dump()));
+    return v.get<int64_t>();
+  };
+  auto seconds = [&](const std::string& key) -> double {
+    if (!state.contains(key)) return 0.0;  // older checkpoints
+    const json& v = state[key];
+    if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0)
+      throw bad(key, fmt::format("must be a finite number >= 0, found {}", v.dump().substr(0, 40)));
+    return v.get<double>();
+  };
+  auto text = [&](const std::string& key, const std::string& expected) {
+    if (expected.empty() || !state.contains(key)) return;
+    const json& v = state[key];
+    if (!v.is_string() || v.get<std::string>() != expected)
+      throw bad(key, fmt::format("is {}, but this run's is \"{}\"", v.dump().substr(0, 40), expected));
+  };
+  if (!state.is_object()) throw UserError(fmt::format("{}: not a JSON object", source), kCorruptHint);
+  if (!state.contains("trainer") || !state["trainer"].is_object()) throw bad("trainer", "is missing or not an object");
+  const json& trainer = state["trainer"];
+  SavedProgress p;
+  p.step = count(trainer, "step", "trainer.step");
+  p.loader_position = count(trainer, "loader_position", "trainer.loader_position");
+  p.total_steps = count(trainer, "total_steps", "trainer.total_steps");
+  if (p.step != expect.step)
+    throw bad("trainer.step", fmt::format("= {}, but the checkpoint is step-{}", p.step, expect.step));
+  if (p.total_steps < 1 || p.step > p.total_steps)
+    throw bad("trainer.total_steps", fmt::format("= {} with trainer.step = {}: expected 1 <= step <= total",
+                                                 p.total_steps, p.step));
+  p.wall_s = seconds("wall_s");
+  p.train_s = seconds("train_s");
+  if (expect.particle >= 0) {
+    const int64_t particle = count(state, "particle", "particle");
+    if (particle != expect.particle)
+      throw bad("particle", fmt::format("= {}, but the checkpoint is in particle-{}/", particle, expect.particle));
+  }
+  text("algo", expect.algo);
+  text("model", expect.model);
+  if (state.contains("pbest_fitness")) {
+    const json& f = state["pbest_fitness"];
+    if (!f.is_null() && !(f.is_number() && std::isfinite(f.get<double>())))
+      throw bad("pbest_fitness", fmt::format("must be a finite number or null, found {}", f.dump().substr(0, 40)));
+  }
+  return p;
+}
+
+SavedProgress parse_saved_progress(const std::string& text, const StateExpectation& expect, const std::string& source) {
+  return check_saved_progress(parse_json(text, source), expect, source);
+}
+
 CheckpointContent read_checkpoint(const std::string& path) {
   const std::string dir = resolve_checkpoint_dir(path);
   const std::string manifest_path = join(dir, "manifest.json");
-  std::error_code ec;
-  if (!fs::exists(manifest_path, ec)) {
+  if (!util::path_exists(manifest_path)) {
     throw UserError(fmt::format("{}: missing; {} is not a complete checkpoint", manifest_path, dir),
                     kCorruptHint);
   }
-  const auto files = parse_manifest(util::read_text(manifest_path), manifest_path);
+  const std::string manifest_text = util::read_text(manifest_path);
+  const auto files = parse_manifest(manifest_text, manifest_path);
+  if (const int64_t dir_step = checkpoint_dir_step(dir); dir_step >= 0) {
+    const json step = parse_json(manifest_text, manifest_path).value("step", json());
+    if (!step.is_number_integer() || step.get<int64_t>() != dir_step)
+      throw UserError(fmt::format("{}: \"step\" is {}, but the checkpoint is step-{}", manifest_path,
+                                  step.dump().substr(0, 40), dir_step),
+                      kCorruptHint);
+  }
 
   std::map<std::string, std::vector<char>> contents;
   for (const auto& [file, entry] : files) {
     const std::string file_path = join(dir, file);
-    if (!fs::exists(file_path, ec)) {
+    if (!util::path_exists(file_path)) {
       throw UserError(fmt::format("{}: missing (listed in manifest.json)", file_path),
                       kCorruptHint);
     }

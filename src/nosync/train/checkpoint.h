@@ -66,4 +66,29 @@ std::vector<int64_t> checkpoint_steps(const std::string& checkpoints_dir);
 // Resolves `path` as read_checkpoint does, without reading the files.
 std::string resolve_checkpoint_dir(const std::string& path);
 
+// What a resume reads from a training checkpoint's state.json, every field checked.
+struct SavedProgress {
+  int64_t step = 0;             // trainer.step
+  int64_t loader_position = 0;  // trainer.loader_position: batches drawn so far
+  int64_t total_steps = 0;      // trainer.total_steps: the run's length when it was saved
+  double wall_s = 0, train_s = 0;
+};
+// What the run expects of that state.json.
+struct StateExpectation {
+  int64_t step = 0;     // the N of its step-<N> directory (and of manifest.json)
+  int particle = -1;    // the particle whose directory it is in; -1: a single worker (no field)
+  std::string algo;     // swarm.algo of the run
+  std::string model;    // model.name of the run
+};
+// Checks every field a resume uses (types, ranges, step <= total_steps, agreement with the
+// directory, the particle, the algorithm and the model); anything else is a UserError naming
+// `source` and the field. parse_saved_progress starts from the file's text, so it can be fuzzed.
+SavedProgress check_saved_progress(const nlohmann::json& state, const StateExpectation& expect,
+                                   const std::string& source);
+SavedProgress parse_saved_progress(const std::string& text, const StateExpectation& expect,
+                                   const std::string& source);
+
+// The N of a step-<N> directory (`dir` may end in a slash); -1 for any other name.
+int64_t checkpoint_dir_step(const std::string& dir);
+
 }  // namespace nosync::train

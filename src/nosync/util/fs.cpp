@@ -36,13 +36,17 @@ std::string hint_for(int err) {
       return "the path is a directory, expected a file";
     case EIO:
       return "the storage device reported an I/O error";
+    case ENOTDIR:
+      return "a component of the path is a file, not a directory";
+    case ENAMETOOLONG:
+      return "the path or one of its names is too long; choose a shorter one";
+    case ELOOP:
+      return "the path has a loop of symbolic links; fix or remove the link";
+    case EEXIST:
+      return "something of that name exists already; choose another path";
     default:
       return {};
   }
-}
-
-[[noreturn]] void throw_io(const std::string& what, const std::string& path, int err) {
-  throw UserError(fmt::format("{}: {} failed: {}", path, what, errno_text(err)), hint_for(err));
 }
 
 // Closes a file descriptor on scope exit unless released.
@@ -77,6 +81,43 @@ std::string temp_name_for(const std::string& path) {
 }
 
 }  // namespace
+
+UserError io_error(const std::string& what, const std::string& path, int err) {
+  return UserError(fmt::format("{}: {} failed: {}", path, what, errno_text(err)), hint_for(err));
+}
+
+void throw_io(const std::string& what, const std::string& path, int err) { throw io_error(what, path, err); }
+
+void throw_fs(const std::filesystem::filesystem_error& e) {
+  // what() is "filesystem error: <operation>: <reason> [path1] [path2]": keep the operation.
+  std::string op = e.what();
+  const std::string prefix = "filesystem error: ";
+  if (op.rfind(prefix, 0) == 0) op = op.substr(prefix.size());
+  if (const auto colon = op.find(": "); colon != std::string::npos) op.resize(colon);
+  if (const auto failed = op.rfind(" failed"); failed != std::string::npos && failed + 7 == op.size()) op.resize(failed);
+  const std::string path = e.path1().empty() ? std::string("(no path)") : e.path1().string();
+  throw io_error(op, path, e.code().value());
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT) return false;
+  if (errno == ENOTDIR) return false;  // a file on the way: nothing of that name can exist
+  throw_io("stat", path, errno);
+}
+
+bool is_dir(const std::string& path) {
+  if (!path_exists(path)) return false;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw_io("stat", path, errno);
+  return S_ISDIR(st.st_mode);
+}
+
+void check_writable_dir(const std::string& dir) {
+  if (!is_dir(dir)) throw io_error("open directory", dir, path_exists(dir) ? ENOTDIR : ENOENT);
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) throw_io("write access", dir, errno);
+}
 
 void write_file_synced(const std::string& path, const void* data, size_t bytes) {
   int raw = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
