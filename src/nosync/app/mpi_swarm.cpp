@@ -186,6 +186,7 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
   omp_set_num_threads(threads);
   at::set_num_threads(threads);
   const data::Splits splits = data::load_splits(config.data);
+  check_model(config, splits);  // before config.toml: a refused model leaves no run behind
   const bool talk = rank == 0 && config.run.progress != "quiet";
   if (rank == 0) warn_if_slow_blas(config.run.progress);
   if (talk) print_run_header(run_dir, effective, splits);

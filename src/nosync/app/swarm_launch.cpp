@@ -7,6 +7,7 @@
 #include "nosync/swarm/final.h"
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/speed.h"
+#include "nosync/train/trainer.h"
 
 namespace nosync::app {
 
@@ -28,6 +29,13 @@ models::Net initial_net(const Config& config, const SwarmPlan& plan, int particl
   const bool same_start = swarm::is_collective(plan.algo);
   torch::manual_seed(static_cast<uint64_t>(config.train.seed + (same_start ? 0 : 1000003LL * particle)));
   return models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
+}
+
+void check_model(const Config& config, const data::Splits& splits) {
+  auto net = models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
+  net->set_compute(train::compute_settings(config.train, *net));
+  net->train();
+  models::check_forward(*net, splits.train.shape(), splits.train.num_classes, "model." + config.model.name);
 }
 
 train::RunSetup run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml) {

@@ -37,16 +37,27 @@ class NetImpl : public torch::nn::Module {
   void set_compute(const Compute& compute) { compute_ = compute; }
   const Compute& compute() const { return compute_; }
 
+  // The batch-norm layers, for re-estimating their running statistics after a weight blend
+  // (train::recompute_batchnorm): between begin and end, every forward pass in training mode adds
+  // its batch to a cumulative average that starts from reset statistics. The default handles the
+  // torch::nn::BatchNorm2d submodules of the built-in models (momentum None meanwhile); a
+  // TorchScript net overrides it for the layers inside its scripted module.
+  virtual bool has_batchnorm() const;
+  virtual void begin_batchnorm_average();
+  virtual void end_batchnorm_average();
+
  private:
   Compute compute_;
+  std::vector<c10::optional<double>> saved_bn_momentum_;  // the default: momenta during an average
 };
 using Net = std::shared_ptr<NetImpl>;
 
 struct ModelOptions {
-  std::string name = "cnn";  // mlp | cnn | resnet
+  std::string name = "cnn";  // mlp | cnn | resnet | torchscript
   double width = 1.0;        // channel / hidden-unit multiplier
   int64_t depth = 0;         // 0 = the model's default: mlp 2 hidden layers, cnn 2 conv blocks,
                              // resnet 3 blocks per stage (ResNet-20)
+  std::string path;          // torchscript: the module file (torch.jit.script(m).save(path))
 };
 
 struct ModelInfo {
@@ -56,9 +67,16 @@ struct ModelInfo {
 };
 const std::vector<ModelInfo>& registered_models();
 
-// Builds a freshly initialised model (uses the global torch RNG: seed it first).
+// Builds a freshly initialised model (uses the global torch RNG: seed it first); torchscript
+// loads model.path with the weights saved in it (models/torchscript.h).
 // Unknown name or impossible size: UserError naming model.name / model.depth / model.width.
 Net build_model(const ModelOptions& options, const data::Shape& input, int64_t num_classes);
+
+// Runs `net` once, under its Compute settings and without gradients, on a batch of 2 zero
+// images of `input`'s shape and checks that it gives logits [2, num_classes]; the net's
+// training mode is kept. An error of the model's own code, or another output shape, is a
+// UserError that starts with `origin` (e.g. "model.path: m.ts") and quotes the model's message.
+void check_forward(NetImpl& net, const data::Shape& input, int64_t num_classes, const std::string& origin);
 
 int64_t parameter_count(const torch::nn::Module& module);
 
