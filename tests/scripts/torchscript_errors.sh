@@ -41,7 +41,7 @@ refused "has no trainable parameters" m/no_params.ts
 refused "fails on the data's input [B, 1, 28, 28]" m/wrong_input.ts
 refused "returns [2, 7] for input [2, 1, 28, 28]; expected logits [2, 10]" m/wrong_output.ts
 refused "returns [2, 28, 10]" m/seq_output.ts
-refused "under train.precision = bf16" m/not_bf16.ts --set train.precision=bf16
+refused "model.path: $work/m/not_bf16.ts: the model fails on the data's input [B, 1, 28, 28] under train.precision = bf16" m/not_bf16.ts --set train.precision=bf16
 refused "has no momentum constant (a traced module?)" m/traced_bn.ts
 # The same checks guard a swarm.
 refused "has no forward method" m/no_forward.ts --set swarm.algo=nosync --set swarm.particles=2

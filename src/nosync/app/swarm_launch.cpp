@@ -35,7 +35,9 @@ void check_model(const Config& config, const data::Splits& splits) {
   auto net = models::build_model(config.model, splits.train.shape(), splits.train.num_classes);
   net->set_compute(train::compute_settings(config.train, *net));
   net->train();
-  models::check_forward(*net, splits.train.shape(), splits.train.num_classes, "model." + config.model.name);
+  const std::string origin =
+      config.model.name == "torchscript" ? "model.path: " + config.model.path : "model.name: " + config.model.name;
+  models::check_forward(*net, splits.train.shape(), splits.train.num_classes, origin);
 }
 
 train::RunSetup run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml) {
