@@ -14,6 +14,7 @@
 #include "nosync/models/torchscript.h"
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/trainer.h"
+#include "nosync/util/error.h"
 #include "support/test_support.h"
 
 namespace nosync::models {
