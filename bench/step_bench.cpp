@@ -5,14 +5,19 @@
 //
 // Usage: nosync_bench_step [--threads N] [--seconds S] [--rounds R] [--batch B] [--model cnn|resnet|mlp]
 //                          [--precision fp32|bf16] [--channels-last 0|1] [--prefetch K] [--bare 0|1]
-//                          [--profile FILE]
+//                          [--torchscript FILE] [--profile FILE]
+// --torchscript FILE: the second loop is nosync's Trainer again, on the TorchScript module FILE
+// (model.name = torchscript; bench/run_torchscript_bench.sh makes the twin of the built-in cnn)
+// instead of the bare loop, at the same precision: the cost of running the model as TorchScript.
 // --profile FILE: instead of timing, runs 200 of our steps under the autograd profiler and writes
 // its Chrome trace to FILE (bench/profile_ops.py sums it per operator).
 #include <chrono>
 #include <ctime>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iostream>
+#include <memory>
 
 #include <fmt/format.h>
 #include <torch/nn/functional/loss.h>
@@ -63,7 +68,7 @@ int main(int argc, char** argv) {
   int64_t batch = 64, prefetch = 0;
   std::string model = "cnn", precision = "fp32";
   bool channels_last = true, bare = true;
-  std::string profile;
+  std::string profile, torchscript;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
@@ -75,7 +80,9 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--prefetch")) prefetch = std::atoll(argv[i + 1]);
     if (!std::strcmp(argv[i], "--bare")) bare = std::atoi(argv[i + 1]) != 0;
     if (!std::strcmp(argv[i], "--profile")) profile = argv[i + 1];
+    if (!std::strcmp(argv[i], "--torchscript")) torchscript = argv[i + 1];
   }
+  if (!torchscript.empty()) bare = true;  // the second loop of the rounds below
   torch::set_num_threads(threads);
 
   data::DataOptions data_options;  // Fashion-MNIST from the Debian package
@@ -104,7 +111,7 @@ int main(int argc, char** argv) {
     ys.push_back(torch::randint(0, 10, {batch}, torch::kInt64));
   }
   int64_t k = 0;
-  auto bare_step = [&] {
+  std::function<void()> bare_step = [&] {
     const auto& x = xs[k % 16];
     const auto& y = ys[k % 16];
     ++k;
@@ -115,6 +122,13 @@ int main(int argc, char** argv) {
     loss.item<float>();
   };
   auto ours_step = [&] { trainer.step(); };
+  std::unique_ptr<train::Trainer> ts_trainer;
+  if (!torchscript.empty()) {
+    models::ModelOptions ts_model{"torchscript", 1.0, 0, torchscript};
+    ts_trainer = std::make_unique<train::Trainer>(models::build_model(ts_model, shape, 10), train_options,
+                                                  splits.train, splits.norm, loader_options, 1 << 30);
+    bare_step = [&] { ts_trainer->step(); };
+  }
 
   int64_t steps = 0;
   double ignored = 0;
@@ -152,6 +166,7 @@ int main(int argc, char** argv) {
         measured_peak[prec == "bf16"], util::blas_info().name);
   };
   line("nosync", precision, ours_n * batch / ours_s, ours_n * batch / ours_cpu);
-  if (bare) line("bare_libtorch", "fp32", bare_n * batch / bare_s, bare_n * batch / bare_cpu);
+  if (ts_trainer) line("torchscript", precision, bare_n * batch / bare_s, bare_n * batch / bare_cpu);
+  else if (bare) line("bare_libtorch", "fp32", bare_n * batch / bare_s, bare_n * batch / bare_cpu);
   return 0;
 }

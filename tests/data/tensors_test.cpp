@@ -139,6 +139,17 @@ TEST(TensorsTest, EveryBadFileIsAUserErrorNamingFileAndKey) {
     replace(l, "test_y", torch::zeros({6}, torch::kLong));
     refused(l, {"1 class(es)"});
   }
+  {  // an empty test set: refused for every command (load_splits), not reported as 0 %
+    auto l = base();
+    replace(l, "test_x", torch::zeros({0, 3}));
+    replace(l, "test_y", torch::zeros({0}, torch::kLong));
+    util::save_tensors(dir.file("bad.pt"), l);
+    DataOptions o;
+    o.format = "tensors";
+    o.path = dir.file("bad.pt");
+    o.val_size = 2;
+    expect_user_error([&] { load_splits(o); }, {"the test set is empty"});
+  }
   write_bytes(dir.file("bad.pt"), {'n', 'o', 't', ' ', 'a', ' ', 'z', 'i', 'p'});
   expect_user_error([&] { read_tensor_file(dir.file("bad.pt")); }, {"bad.pt", "cannot read tensors"});
   expect_user_error([&] { read_tensor_file(dir.file("none.pt")); }, {"none.pt"});

@@ -25,6 +25,7 @@
 #include "nosync/app/supervise.h"
 #include "nosync/app/swarm_launch.h"
 #include "nosync/data/dataset.h"
+#include "nosync/models/torchscript.h"
 #include "nosync/swarm/algo.h"
 #include "nosync/swarm/worker.h"
 #include "nosync/train/checkpoint.h"
@@ -51,6 +52,7 @@ struct TrainArgs {
 struct EvalArgs {
   std::string checkpoint;
   std::vector<std::string> overrides;
+  std::string save_torchscript;  // model.name = torchscript: write the trained module here
 };
 
 void set_threads(int64_t threads) {
@@ -293,6 +295,16 @@ int run_eval(const EvalArgs& args) {
   Config config;
   apply_toml(config, ck.config_toml, dir + "/config.toml");
   for (const auto& o : args.overrides) apply_override(config, o);
+  if (!args.save_torchscript.empty()) {
+    if (config.model.name != "torchscript")
+      throw UserError(fmt::format("--save-torchscript: {} trained model.name = {}, not a TorchScript module", dir,
+                                  config.model.name),
+                      "load its model.pt in Python into the twin module of python/nosync_models.py");
+    const auto parent = fs::absolute(args.save_torchscript).parent_path();
+    if (!fs::is_directory(parent))
+      throw UserError(fmt::format("--save-torchscript: {}: no such directory", parent.string()),
+                      "create it first, or choose another file");
+  }
   set_threads(config.train.threads);
   const data::Splits splits = data::load_splits(config.data);
   auto net = train::load_trained_net(config.model, config.train, splits.train,
@@ -306,6 +318,14 @@ int run_eval(const EvalArgs& args) {
                              {"val loss", fmt::format("{:.4f}", val.loss)},
                              train::headline_row(train::eval_fields("test", test), "test"),
                              {"test loss", fmt::format("{:.4f}", test.loss)}});
+  if (!args.save_torchscript.empty()) {
+    // Written under a temporary name and renamed: a reader never sees half a module.
+    const std::string tmp = args.save_torchscript + ".tmp";
+    std::dynamic_pointer_cast<models::TorchScriptNetImpl>(net)->save(tmp);
+    fs::rename(tmp, args.save_torchscript);
+    std::cout << "saved the TorchScript module with these weights to " << args.save_torchscript
+              << " (torch.jit.load in Python)\n";
+  }
   return 0;
 }
 
@@ -343,6 +363,9 @@ int main(int argc, char** argv) {
       ->required();
   eval_cmd->add_option("--set", eval_args.overrides, "override a key of the checkpoint's config (e.g. data.dir)")
       ->take_all();
+  eval_cmd->add_option("--save-torchscript", eval_args.save_torchscript,
+                       "model.name = torchscript: also write the module with the checkpoint's weights to FILE "
+                       "(loads with torch.jit.load)");
   eval_cmd->footer(describe_keys());
 
   std::string compare_config;

@@ -2,6 +2,7 @@
 #include "nosync/app/config.h"
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <cmath>
 #include <functional>
@@ -11,6 +12,7 @@
 
 #include <toml++/toml.h>
 
+#include "nosync/models/torchscript.h"
 #include "nosync/swarm/algo.h"
 #include "nosync/util/error.h"
 
@@ -97,8 +99,12 @@ const std::vector<Field>& fields() {
                  "synthetic: generator seed", 0, 9.0e15),
 
       make_field("model.name", &C::model, &models::ModelOptions::name,
-                 "model architecture (gpt: decoder-only transformer on token data)", 1, 0,
-                 {"mlp", "cnn", "resnet", "gpt"}),
+                 "model architecture (gpt: decoder-only transformer on token data; torchscript: your own "
+                 "module, docs/own-model.md)",
+                 1, 0, {"mlp", "cnn", "resnet", "gpt", "torchscript"}),
+      make_field("model.path", &C::model, &models::ModelOptions::path,
+                 "model.name = torchscript: the module file, saved from Python with "
+                 "torch.jit.script(model).save(path); its weights are the start of every particle"),
       make_field("model.width", &C::model, &models::ModelOptions::width,
                  "mlp, cnn, resnet: width multiplier for channels / hidden units (gpt refuses it)", 0.01, 64),
       make_field("model.depth", &C::model, &models::ModelOptions::depth,
@@ -434,6 +440,7 @@ void apply_override(Config& config, const std::string& assignment) {
 // Checks between keys, after every source was applied.
 void check_consistency(const Config& config) {
   models::check_model_options(config.model);
+  if (config.model.name == "torchscript") models::check_torchscript_path(config.model.path);
   const auto& sw = config.swarm;
   if (sw.period_s > 0 && sw.algo != "nosync")
     throw UserError(fmt::format("swarm.period_s = {} applies to swarm.algo = nosync only, not {}", sw.period_s, sw.algo),
@@ -458,6 +465,9 @@ Config load_config(const std::optional<std::string>& file, const std::vector<std
     apply_toml(config, text.str(), *file);
   }
   for (const auto& o : overrides) apply_override(config, o);
+  // The saved config.toml names the module by an absolute path, so that eval and resume find it
+  // from any working directory.
+  if (!config.model.path.empty()) config.model.path = std::filesystem::absolute(config.model.path).lexically_normal();
   check_consistency(config);
   return config;
 }

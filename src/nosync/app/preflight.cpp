@@ -69,9 +69,6 @@ void check_optimizer_tensors(const train::TensorList& optimizer, models::NetImpl
 void check_run(const Config& config, const data::Splits& splits, int particles, int ranks) {
   if (splits.train.size() == 0)
     throw UserError("data: the training split is empty", "check data.dir, data.train_limit and data.val_size");
-  if (splits.test.size() == 0)
-    throw UserError("data: the test set is empty, so no accuracy could be reported",
-                    "check data.dir and data.test_limit (0 = the whole test set)");
   const SwarmPlan plan = plan_swarm(config, particles);  // checks swarm.overrides
   const int64_t share = worker_share(config, splits, particles);
   for (int i = 0; i < particles; ++i) {
@@ -87,7 +84,7 @@ void check_run(const Config& config, const data::Splits& splits, int particles, 
                                          : "lower train.batch_size or data.val_size");
     steps_of(config, plan, splits, i);
   }
-  models::build_model_for(config.model, splits.train);  // the model fits the data
+  check_model(config, splits);  // the model fits the data and runs on it
   swarm::check_fault_targets(swarm::active_faults(config.swarm.fault), particles, ranks,
                              swarm::active_faults_source());
 }

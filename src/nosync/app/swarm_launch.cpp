@@ -7,6 +7,7 @@
 #include "nosync/swarm/final.h"
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/speed.h"
+#include "nosync/train/trainer.h"
 
 namespace nosync::app {
 
@@ -28,6 +29,16 @@ models::Net initial_net(const Config& config, const SwarmPlan& plan, int particl
   const bool same_start = swarm::is_collective(plan.algo);
   torch::manual_seed(static_cast<uint64_t>(config.train.seed + (same_start ? 0 : 1000003LL * particle)));
   return models::build_model_for(config.model, splits.train);
+}
+
+void check_model(const Config& config, const data::Splits& splits) {
+  auto net = models::build_model_for(config.model, splits.train);
+  net->set_compute(train::compute_settings(config.train, *net));
+  net->train();
+  const std::string origin =
+      config.model.name == "torchscript" ? "model.path: " + config.model.path : "model.name: " + config.model.name;
+  models::check_forward(*net, splits.train.shape(), splits.train.num_classes, origin,
+                        splits.train.task == data::Task::language_model);
 }
 
 train::RunSetup run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml) {

@@ -31,6 +31,11 @@ SwarmPlan plan_swarm(const Config& config, int particles);
 // model, NoSync particles each from a seed of their own.
 models::Net initial_net(const Config& config, const SwarmPlan& plan, int particle, const data::Splits& splits);
 
+// Builds the model once and runs it on a dry batch of the data's shape under train.precision
+// (models::check_forward): a model that cannot train on this data is refused (UserError) before
+// a launcher writes anything. A TorchScript module is checked here for the first time.
+void check_model(const Config& config, const data::Splits& splits);
+
 // A run of `config` into run_dir: for a single run as it is, and the base of every worker's setup.
 train::RunSetup run_setup(const Config& config, const std::string& run_dir, const std::string& config_toml);
 

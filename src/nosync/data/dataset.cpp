@@ -190,7 +190,8 @@ Splits load_splits(const DataOptions& options) {
   require_same_shape(train, test);
   if (val) require_same_shape(train, *val);
   if (test.size() == 0)
-    throw UserError(fmt::format("{}: the test set is empty", test.source), "a run needs test samples to report on");
+    throw UserError(fmt::format("{}: the test set is empty, so no result could be reported", test.source),
+                    "check data.dir / data.path and data.test_limit (0 = the whole test set)");
   if (train.task == Task::language_model && (options.augment_crop > 0 || options.augment_flip))
     throw UserError("data.augment_crop / data.augment_flip apply to images, not to text",
                     "set them to 0 / false for data.format = text");

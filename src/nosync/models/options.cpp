@@ -21,6 +21,9 @@ const std::vector<ModelInfo>& registered_models() {
               "causal self-attention with model.heads heads and a 4x GELU MLP, model.embed wide, learned "
               "positions, output head tied to the token embedding; needs token data (data.format = text)",
        0, data::Task::language_model},
+      {"torchscript", "a TorchScript module saved from Python (torch.jit.script(m).save(model.path)), with "
+                      "its own weights; width and depth do not apply",
+       0},
   };
   return models;
 }
@@ -34,7 +37,7 @@ const ModelInfo* find_model(const std::string& name) {
 void check_model_options(const ModelOptions& options) {
   if (!find_model(options.name))
     throw UserError(fmt::format("model.name: unknown model '{}'", options.name),
-                    "choose one of mlp, cnn, resnet, gpt");
+                    "choose one of mlp, cnn, resnet, gpt, torchscript");
   if (!(options.width > 0) || !std::isfinite(options.width) || options.width > 64)
     throw UserError(fmt::format("model.width: must be in (0, 64], found {}", options.width));
   const ModelOptions defaults;

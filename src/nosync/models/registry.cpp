@@ -2,10 +2,13 @@
 #include "nosync/models/registry.h"
 
 #include <cmath>
+#include <sstream>
 
 #include <ATen/autocast_mode.h>
+#include <torch/nn/modules/batchnorm.h>
 
 #include "nosync/models/gpt.h"
+#include "nosync/models/torchscript.h"
 #include "nosync/models/zoo.h"
 #include "nosync/util/error.h"
 
@@ -23,6 +26,7 @@ Net build_model(const ModelOptions& options, const data::Shape& input, int64_t n
   check_model_options(options);
   const ModelInfo* info = find_model(options.name);
   NOSYNC_CHECK(info, "model {}", options.name);
+  if (options.name == "torchscript") return load_torchscript(options.path, input, num_classes);
   NOSYNC_CHECK(input.numel() > 0 && num_classes > 1, "input {}x{}x{} classes {}", input.channels,
                input.height, input.width, num_classes);
   // Whether the model fits the data's task is build_model_for's check: a shape alone cannot tell
@@ -98,6 +102,81 @@ torch::Tensor NetImpl::logits(torch::Tensor x) {
     out = forward(std::move(x));
   }
   return out.to(torch::kFloat);
+}
+
+bool NetImpl::has_batchnorm() const {
+  for (const auto& m : modules(/*include_self=*/false))
+    if (m->as<torch::nn::BatchNorm2d>()) return true;
+  return false;
+}
+
+void NetImpl::begin_batchnorm_average() {
+  saved_bn_momentum_.clear();
+  for (const auto& m : modules(/*include_self=*/false)) {
+    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+      saved_bn_momentum_.push_back(bn->options.momentum());
+      bn->options.momentum(c10::nullopt);  // cumulative average (1 / batches seen)
+      bn->reset_running_stats();
+    }
+  }
+}
+
+void NetImpl::end_batchnorm_average() {
+  size_t i = 0;
+  for (const auto& m : modules(/*include_self=*/false))
+    if (auto* bn = m->as<torch::nn::BatchNorm2d>(); bn && i < saved_bn_momentum_.size())
+      bn->options.momentum(saved_bn_momentum_[i++]);
+  saved_bn_momentum_.clear();
+}
+
+namespace {
+
+// The line of an error message that says what went wrong: the first one, except for errors of
+// TorchScript code, which start with a traceback and end with the model's own message.
+std::string model_message(const std::string& text) {
+  std::vector<std::string> lines;
+  std::stringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
+  if (lines.empty()) return text;
+  return text.find("TorchScript interpreter") != std::string::npos ? lines.back() : lines.front();
+}
+
+}  // namespace
+
+void check_forward(NetImpl& net, const data::Shape& input, int64_t num_classes, const std::string& origin,
+                   bool tokens) {
+  // Token data: int64 ids [2, T] in, logits [2, T, vocabulary] out; images: float [2, C, H, W] in.
+  const std::string expected = tokens ? fmt::format("[B, {}] token ids", input.width)
+                                      : fmt::format("[B, {}, {}, {}]", input.channels, input.height, input.width);
+  const torch::Tensor x = tokens ? torch::zeros({2, input.width}, torch::kLong)
+                                 : torch::zeros({2, input.channels, input.height, input.width});
+  const bool was_training = net.is_training();
+  torch::Tensor out;
+  try {
+    torch::NoGradGuard no_grad;
+    net.eval();
+    out = net.logits(x);
+    net.train(was_training);
+  } catch (const std::exception& e) {  // c10::Error, or the TorchScript interpreter's runtime_error
+    net.train(was_training);
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+    throw UserError(fmt::format("{}: the model fails on the data's input {}{}: {}", origin, expected,
+                                net.compute().bf16 ? " under train.precision = bf16" : "",
+                                model_message(c10_error ? c10_error->what_without_backtrace() : e.what())),
+                    net.compute().bf16 ? "set train.precision = fp32, or make the model run under bf16 autocast"
+                                       : "its forward must take " + expected + " and return logits");
+  }
+  const bool ok = tokens ? out.dim() == 3 && out.size(0) == 2 && out.size(1) == input.width && out.size(2) == num_classes
+                         : out.dim() == 2 && out.size(0) == 2 && out.size(1) == num_classes;
+  if (!ok)
+    throw UserError(fmt::format("{}: the model returns [{}] for input [{}]; expected logits {}", origin,
+                                fmt::join(out.sizes(), ", "), fmt::join(x.sizes(), ", "),
+                                tokens ? fmt::format("[2, {}, {}]", input.width, num_classes)
+                                       : fmt::format("[2, {}]", num_classes)),
+                    tokens ? fmt::format("its forward must return [batch, seq, vocab] with vocab = {}", num_classes)
+                           : fmt::format("its forward must return [batch, classes] with classes = {} for this data",
+                                         num_classes));
 }
 
 int64_t parameter_count(const torch::nn::Module& module) {

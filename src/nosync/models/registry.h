@@ -37,19 +37,30 @@ class NetImpl : public torch::nn::Module {
   void set_compute(const Compute& compute) { compute_ = compute; }
   const Compute& compute() const { return compute_; }
 
+  // The batch-norm layers, for re-estimating their running statistics after a weight blend
+  // (train::recompute_batchnorm): between begin and end, every forward pass in training mode adds
+  // its batch to a cumulative average that starts from reset statistics. The default handles the
+  // torch::nn::BatchNorm2d submodules of the built-in models (momentum None meanwhile); a
+  // TorchScript net overrides it for the layers inside its scripted module.
+  virtual bool has_batchnorm() const;
+  virtual void begin_batchnorm_average();
+  virtual void end_batchnorm_average();
+
  private:
   Compute compute_;
+  std::vector<c10::optional<double>> saved_bn_momentum_;  // the default: momenta during an average
 };
 using Net = std::shared_ptr<NetImpl>;
 
 struct ModelOptions {
-  std::string name = "cnn";  // mlp | cnn | resnet | gpt
+  std::string name = "cnn";  // mlp | cnn | resnet | gpt | torchscript
   double width = 1.0;        // mlp, cnn, resnet: channel / hidden-unit multiplier
   int64_t depth = 0;         // mlp, cnn, resnet: 0 = the model's default: mlp 2 hidden layers,
                              // cnn 2 conv blocks, resnet 3 blocks per stage (ResNet-20)
   int64_t layers = 4;        // gpt: transformer blocks
   int64_t heads = 4;         // gpt: attention heads (embed must be a multiple)
   int64_t embed = 128;       // gpt: width of the residual stream
+  std::string path;          // torchscript: the module file (torch.jit.script(m).save(path))
 };
 
 struct ModelInfo {
@@ -66,7 +77,8 @@ const ModelInfo* find_model(const std::string& name);  // nullptr when unknown
 // embed for gpt; the others must stay at their defaults). UserError naming the key.
 void check_model_options(const ModelOptions& options);
 
-// Builds a freshly initialised model (uses the global torch RNG: seed it first). Token data
+// Builds a freshly initialised model (uses the global torch RNG: seed it first); torchscript
+// loads model.path with the weights saved in it (models/torchscript.h). Token data
 // (gpt) comes as input {1, 1, T} (T = the context) with num_classes = the vocabulary.
 // Bad options (check_model_options) or a model that does not fit the data: UserError.
 Net build_model(const ModelOptions& options, const data::Shape& input, int64_t num_classes);
@@ -76,6 +88,14 @@ Net build_model(const ModelOptions& options, const data::Shape& input, int64_t n
 // is a UserError naming model.name and data.format. Every place that builds a model for a run
 // calls this.
 Net build_model_for(const ModelOptions& options, const data::Dataset& train);
+
+// Runs `net` once, under its Compute settings and without gradients, on a batch of 2 zero
+// images of `input`'s shape and checks that it gives logits [2, num_classes]; the net's
+// training mode is kept. An error of the model's own code, or another output shape, is a
+// UserError that starts with `origin` (e.g. "model.path: m.ts") and quotes the model's message.
+// With tokens = true: token ids [2, T] (T = input.width) in, logits [2, T, num_classes] out.
+void check_forward(NetImpl& net, const data::Shape& input, int64_t num_classes, const std::string& origin,
+                   bool tokens = false);
 
 int64_t parameter_count(const torch::nn::Module& module);
 

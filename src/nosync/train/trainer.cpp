@@ -5,7 +5,6 @@
 #include <tuple>
 
 #include <ATen/Parallel.h>
-#include <torch/nn/modules/batchnorm.h>
 
 #include <torch/optim/adamw.h>
 
@@ -150,29 +149,17 @@ std::pair<torch::Tensor, torch::Tensor> flatten_parameters(models::NetImpl& net,
   return {flat, grads};
 }
 
-bool has_batchnorm(const models::NetImpl& net) {
-  for (const auto& m : net.modules(/*include_self=*/false))
-    if (m->as<torch::nn::BatchNorm2d>()) return true;
-  return false;
-}
+bool has_batchnorm(const models::NetImpl& net) { return net.has_batchnorm(); }
 
 void recompute_batchnorm(models::NetImpl& net, data::BatchLoader& loader, int64_t batches) {
-  std::vector<torch::nn::BatchNorm2dImpl*> bns;
-  for (const auto& m : net.modules(/*include_self=*/false))
-    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) bns.push_back(bn);
-  if (bns.empty()) return;
+  if (!net.has_batchnorm()) return;
   torch::NoGradGuard no_grad;
-  std::vector<c10::optional<double>> momentum;
-  for (auto* bn : bns) {
-    momentum.push_back(bn->options.momentum());
-    bn->options.momentum(c10::nullopt);  // cumulative average over the batches below
-    bn->reset_running_stats();
-  }
+  net.begin_batchnorm_average();  // cumulative average over the batches below
   const bool was_training = net.is_training();
   net.train();
   for (int64_t i = 0; i < batches; ++i) net.logits(loader.next().x);
   net.train(was_training);
-  for (size_t i = 0; i < bns.size(); ++i) bns[i]->options.momentum(momentum[i]);
+  net.end_batchnorm_average();
 }
 
 void reestimate_batchnorm(models::NetImpl& net, const data::Splits& splits, uint64_t seed, int64_t batches) {
