@@ -124,7 +124,9 @@ int main(int argc, char** argv) {
   auto ours_step = [&] { trainer.step(); };
   std::unique_ptr<train::Trainer> ts_trainer;
   if (!torchscript.empty()) {
-    models::ModelOptions ts_model{"torchscript", 1.0, 0, torchscript};
+    models::ModelOptions ts_model;
+    ts_model.name = "torchscript";
+    ts_model.path = torchscript;
     ts_trainer = std::make_unique<train::Trainer>(models::build_model(ts_model, shape, 10), train_options,
                                                   splits.train, splits.norm, loader_options, 1 << 30);
     bare_step = [&] { ts_trainer->step(); };

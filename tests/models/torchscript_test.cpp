@@ -157,7 +157,9 @@ TEST_F(TorchScript, RefusesAModuleThatCannotRunUnderBf16) {
   const std::string cmd = fmt::format("/usr/bin/python3 {}/tests/python/torchscript_models.py {} errors",
                                       NOSYNC_SOURCE_DIR, errors.path());
   ASSERT_EQ(std::system(cmd.c_str()), 0);
-  ModelOptions o{"torchscript", 1.0, 0, errors.file("not_bf16.ts")};
+  ModelOptions o;
+  o.name = "torchscript";
+  o.path = errors.file("not_bf16.ts");
   auto net = build_model(o, kImage, 10);  // fine in float32
   net->set_compute({/*bf16=*/true, false});
   try {

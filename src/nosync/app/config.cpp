@@ -440,7 +440,6 @@ void apply_override(Config& config, const std::string& assignment) {
 // Checks between keys, after every source was applied.
 void check_consistency(const Config& config) {
   models::check_model_options(config.model);
-  if (config.model.name == "torchscript") models::check_torchscript_path(config.model.path);
   const auto& sw = config.swarm;
   if (sw.period_s > 0 && sw.algo != "nosync")
     throw UserError(fmt::format("swarm.period_s = {} applies to swarm.algo = nosync only, not {}", sw.period_s, sw.algo),

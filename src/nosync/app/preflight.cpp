@@ -125,7 +125,9 @@ CheckedResume check_resume(const Config& config, const data::Splits& splits, con
       out.total_steps = total;
     }
   }
-  out.finished = all_done && util::path_exists(run_dir + "/summary.json");
+  // A swarm resized on resume asks for something new (its spawned particles), even at the end.
+  const bool resized = saved_particles != 0 && particles != saved_particles;
+  out.finished = all_done && !resized && util::path_exists(run_dir + "/summary.json");
   return out;
 }
 

@@ -2,10 +2,13 @@
 // of its own, free of libtorch modules, so that the config schema (and its fuzz target) can
 // check model options without linking the models.
 #include <cmath>
+#include <filesystem>
+#include <system_error>
 
 #include <fmt/format.h>
 
 #include "nosync/models/registry.h"
+#include "nosync/models/torchscript.h"
 #include "nosync/util/error.h"
 
 namespace nosync::models {
@@ -34,10 +37,20 @@ const ModelInfo* find_model(const std::string& name) {
   return nullptr;
 }
 
+void check_torchscript_path(const std::string& path) {
+  if (path.empty())
+    throw UserError("model.path: empty, but model.name = torchscript needs the module's file", "save it from Python with torch.jit.script(model).save(path)");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw UserError(fmt::format("model.path: {}: no such file", path),
+                    "a run's config.toml names the file it was trained from: if it moved, pass --set model.path=NEW");
+}
+
 void check_model_options(const ModelOptions& options) {
   if (!find_model(options.name))
     throw UserError(fmt::format("model.name: unknown model '{}'", options.name),
                     "choose one of mlp, cnn, resnet, gpt, torchscript");
+  if (options.name == "torchscript") check_torchscript_path(options.path);
   if (!(options.width > 0) || !std::isfinite(options.width) || options.width > 64)
     throw UserError(fmt::format("model.width: must be in (0, 64], found {}", options.width));
   const ModelOptions defaults;

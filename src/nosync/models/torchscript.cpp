@@ -123,15 +123,6 @@ const char* const kSavedHint =
 
 }  // namespace
 
-void check_torchscript_path(const std::string& path) {
-  if (path.empty())
-    throw UserError("model.path: empty, but model.name = torchscript needs the module's file", kSavedHint);
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw UserError(fmt::format("model.path: {}: no such file", path),
-                    "a run's config.toml names the file it was trained from: if it moved, pass --set model.path=NEW");
-}
-
 Net load_torchscript(const std::string& path, const data::Shape& input, int64_t num_classes) {
   check_torchscript_path(path);
   const std::string saved_hint = kSavedHint;

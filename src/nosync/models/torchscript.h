@@ -58,7 +58,8 @@ class TorchScriptNetImpl : public NetImpl {
 Net load_torchscript(const std::string& path, const data::Shape& input, int64_t num_classes);
 
 // The first of those checks, which needs no data: model.path is set and names a file. For the
-// config check that runs before a run directory exists (app::check_consistency).
+// config check that runs before a run directory exists (models::check_model_options, defined
+// in options.cpp with the other checks that need no data).
 void check_torchscript_path(const std::string& path);
 
 }  // namespace nosync::models
