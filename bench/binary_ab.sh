@@ -20,7 +20,7 @@ for r in $(seq 1 "$rounds"); do
     python3 - "$work/$side$r/summary.json" "$side" "$r" "$t0" "$t1" >>"$work/results" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
-rate = s.get("train_samples_per_s", s["samples_per_s"])
+rate = s["samples_per_s"]
 print(sys.argv[2], sys.argv[3], rate, float(sys.argv[5]) - float(sys.argv[4]))
 PY
   done

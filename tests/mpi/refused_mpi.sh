@@ -2,7 +2,8 @@
 # Under real mpirun too, nothing is written until every rank has passed every check
 # (docs/reliability.md): a fault naming a rank or particle that does not exist, or a batch larger
 # than a shard, refuses the job with exit 2 before its directory exists; a finished run's resume
-# changes nothing; a second job into a running job's directory is refused naming the holder.
+# changes nothing; a second job into a running job's directory is refused naming the holder. A
+# user error is said once, by one rank (only that line with mpirun -q).
 # Usage: refused_mpi.sh NOSYNC_BINARY SOURCE_DIR MPIRUN
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../support/script_env.sh" "$@"
@@ -27,6 +28,15 @@ refused_new() {  # refused_new NAME "text" ARGS...: exit 2, the text, no directo
 refused_new "rank that does not exist" "names rank 2, but the MPI job has 2 rank(s)" --set swarm.fault=kill:rank=2:step=1
 refused_new "particle that does not exist" "names particle 3" --set swarm.fault=nan:particle=3:step=1
 refused_new "batch larger than a shard" "larger than a worker's shard" --set swarm.shard=true --set train.batch_size=300
+refused_new "bad value on the command line" "train.lr: expected a number, found 'abc'" --set train.lr=abc
+# With mpirun -q (Open MPI's own banners off, docs/mpi.md) a user error is the one line and exit 2.
+timeout 120 "$mpirun" -q -np 3 --oversubscribe --bind-to none "$bin" train "${small[@]}" --set train.lr=abc \
+  --run-dir new-quiet >quiet.out 2>quiet.err
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <quiet.err)" -eq 1 ] && [ ! -s quiet.out ] ||
+  { cat quiet.out quiet.err; fail "mpirun -q: exit $rc and $(wc -l <quiet.err) stderr line(s), expected 2 and 1"; }
+[ ! -e new-quiet ] || fail "the refused job created its directory"
+echo "ok   mpirun -q -np 3 with a bad value: exit 2, one line"
 
 run_np 2 "$bin" train "${small[@]}" --run-dir done >done.out 2>done.err || { cat done.err; fail "the MPI run failed"; }
 before=$(snapshot done)

@@ -111,9 +111,10 @@ r = [x for x in recs if x["event"] == "resume" and x["particle"] == 0][-1]
 assert r["from"] == best, (r, best)
 PY
 
-# 5. SIGTERM to mpirun stops the job (each rank checkpoints, best effort); resume completes it.
-"$mpirun" -np 2 --oversubscribe --bind-to none "$bin" train "${small[@]}" --set train.steps=100000 \
-  --set swarm.algo=nosync --run-dir r-term >term.out 2>term.err &
+# 5. SIGTERM to mpirun stops the job (each rank checkpoints; the SIGKILL delay and quiet console as
+# in faults_mpi.sh); resume completes it.
+"$mpirun" -np 2 --oversubscribe --bind-to none --mca odls_base_sigkill_timeout 3 "$bin" train "${small[@]}" --set train.steps=100000 \
+  --set swarm.algo=nosync --set run.progress=quiet --run-dir r-term >term.out 2>term.err &
 pid=$!
 for _ in $(seq 300); do
   grep -q '"step":30,' r-term/metrics.jsonl 2>/dev/null && break

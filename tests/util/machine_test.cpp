@@ -67,5 +67,23 @@ TEST(Blas, ConcurrentProductsFromParticleThreadsMatchASingleThread) {
   for (int w = 0; w < workers; ++w) EXPECT_EQ(mismatches[w], 0) << "thread " << w;
 }
 
+TEST(Threads, EachWorkerGetsItsShareOfTheCoresAtMost) {
+  const int64_t cores = cpu_info().cores;
+  EXPECT_EQ(share_threads(0, 1).threads, cores);  // 0: all cores for one worker
+  EXPECT_EQ(share_threads(0, 2 * cores).threads, 1);
+  EXPECT_TRUE(share_threads(0, 2 * cores).warning.empty());
+  EXPECT_EQ(share_threads(1, 4 * cores).threads, 1);  // 4x oversubscribed by particles: cannot go lower
+  EXPECT_TRUE(share_threads(1, 4 * cores).warning.empty());
+  EXPECT_EQ(share_threads(cores, 1).threads, cores);
+  EXPECT_TRUE(share_threads(cores, 1).warning.empty());
+
+  const ThreadShare many = share_threads(1024, 4);
+  EXPECT_EQ(many.threads, std::max<int64_t>(1, cores / 4));
+  EXPECT_NE(many.warning.find("train.threads = 1024 for each of 4 worker(s) oversubscribes the"), std::string::npos)
+      << many.warning;
+  EXPECT_EQ(share_threads(cores + 1, 1).threads, cores);
+  EXPECT_FALSE(share_threads(cores + 1, 1).warning.empty());
+}
+
 }  // namespace
 }  // namespace nosync::util

@@ -34,6 +34,7 @@
 #include "nosync/util/allocator.h"
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
+#include "nosync/util/machine.h"
 
 namespace nosync::app {
 
@@ -55,9 +56,12 @@ struct EvalArgs {
   std::string save_torchscript;  // model.name = torchscript: write the trained module here
 };
 
-void set_threads(int64_t threads) {
-  const int64_t n = threads > 0 ? threads : std::max<unsigned>(1, std::thread::hardware_concurrency());
-  torch::set_num_threads(static_cast<int>(n));
+// Intra-op threads of this process for `workers` particles sharing the cores (util/machine.h);
+// a lowered train.threads is said once, here.
+void set_threads(int64_t threads, int64_t workers = 1) {
+  const util::ThreadShare share = util::share_threads(threads, workers);
+  if (!share.warning.empty()) std::cerr << "nosync: warning: " << share.warning << "\n";
+  torch::set_num_threads(static_cast<int>(share.threads));
 }
 
 std::string timestamp_dir() {
@@ -113,7 +117,7 @@ void print_swarm_summary(const nlohmann::json& s, const std::string& run_dir) {
        {"steps per particle", std::to_string(s["steps"].get<int64_t>())},
        {"wall time", format_duration(s["wall_s"].get<double>())},
        {"samples/s (all particles)", fmt::format("{:.0f}", s["samples_per_s"].get<double>())},
-       {"GFLOP/s (training, all particles)", speed_line(s).empty() ? "unknown" : speed_line(s)},
+       {"GFLOP/s (all particles, wall clock)", speed_line(s).empty() ? "unknown" : speed_line(s)},
        {"final diversity", fmt::format("{:.4g}", s["final_diversity"].get<double>())},
        {"run directory", run_dir}});
 }
@@ -231,7 +235,7 @@ int run_train(const TrainArgs& args) {
   // a checkpoint (after the first step).
   train::RunControl control;
   SignalScope signals(&control);
-  set_threads(config.train.threads);
+  set_threads(config.train.threads, particle_count(config));
   warn_if_slow_blas(config.run.progress);
   const data::Splits splits = data::load_splits(config.data);
   check_run(config, splits, particle_count(config), /*ranks=*/0);
@@ -329,8 +333,11 @@ int run_eval(const EvalArgs& args) {
   return 0;
 }
 
+// An error caught here under mpirun comes from before the MPI job starts (the command line, the
+// config), which every rank reads alike: rank 0 says it, once (docs/mpi.md). Errors of the job
+// itself are gathered and said once inside it (mpi_swarm.cpp).
 int report(const std::string& kind, const std::string& message, int code) {
-  std::cerr << "nosync: " << kind << ": " << message << "\n";
+  if (launcher_rank() == 0) std::cerr << "nosync: " << kind << ": " << message << "\n";
   return code;
 }
 

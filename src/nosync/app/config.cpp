@@ -148,7 +148,7 @@ const std::vector<Field>& fields() {
       make_field("train.seed", &C::train, &train::TrainOptions::seed,
                  "seed of initialisation, shuffling and augmentation", 0, 9.0e15),
       make_field("train.threads", &C::train, &train::TrainOptions::threads,
-                 "intra-op CPU threads (0 = all cores)", 0, 1024),
+                 "intra-op CPU threads per worker (0 = an equal share of the cores; more is lowered to it)", 0, 1024),
       make_field("train.precision", &C::train, &train::TrainOptions::precision,
                  "arithmetic of forward and backward: fp32, bf16 autocast (float32 master weights), or auto "
                  "(bf16 where the CPU has AVX512-BF16)", 1, 0,

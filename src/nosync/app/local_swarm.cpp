@@ -15,6 +15,7 @@
 #include "nosync/swarm/worker.h"
 #include "nosync/train/events.h"
 #include "nosync/util/clock.h"
+#include "nosync/util/machine.h"
 
 namespace nosync::app {
 
@@ -32,9 +33,8 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
   std::vector<train::CheckpointContent> resume_points;  // every checkpoint is read before any worker starts
   for (const auto& source : resume) resume_points.push_back(load_resume_point(source));
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  auto threads_of = [&](int i) {
-    return plan.train[i].threads > 0 ? plan.train[i].threads : std::max<int64_t>(1, cores / n);
-  };
+  // Clamped to a share of the cores (the launcher has warned; util/machine.h says why).
+  auto threads_of = [&](int i) { return util::share_threads(plan.train[i].threads, n).threads; };
 
   std::vector<models::Net> nets;
   for (int i = 0; i < n; ++i) nets.push_back(initial_net(config, plan, i, splits));

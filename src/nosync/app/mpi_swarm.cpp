@@ -46,6 +46,7 @@
 #include "nosync/util/clock.h"
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
+#include "nosync/util/machine.h"
 
 namespace nosync::app {
 
@@ -152,8 +153,8 @@ int refuse(const std::string& problem, int rank) {
   return kExitUserError;
 }
 
-int intra_op_threads(const Config& config) {
-  if (config.train.threads > 0) return static_cast<int>(config.train.threads);
+// train.threads, clamped to this rank's share of the cores (util/machine.h); rank 0 says so.
+int intra_op_threads(const Config& config, int rank) {
   int local_ranks = 1;
   for (const char* var : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}) {
     if (const char* v = std::getenv(var)) {
@@ -161,7 +162,9 @@ int intra_op_threads(const Config& config) {
       break;
     }
   }
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_ranks);
+  const util::ThreadShare share = util::share_threads(config.train.threads, local_ranks);
+  if (rank == 0 && !share.warning.empty()) std::cerr << "nosync: warning: " << share.warning << "\n" << std::flush;
+  return static_cast<int>(share.threads);
 }
 
 int train_rank(Config config, std::string run_dir, int resume_particles,
@@ -198,7 +201,7 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
   config.run.dir = run_dir;
   const std::string effective = to_toml(config);
 
-  const int threads = intra_op_threads(config);
+  const int threads = intra_op_threads(config, rank);
   omp_set_num_threads(threads);
   at::set_num_threads(threads);
   std::optional<data::Splits> loaded;
@@ -423,6 +426,8 @@ bool wants_mpi(const Config& config) {
                     "run e.g. `mpirun -np 4 nosync train ...`, or set comm.transport = auto");
   return launched;
 }
+
+int launcher_rank() { return comm::MpiScope::launcher_rank(); }
 
 int run_mpi_train(Config config, std::string run_dir, int resume_particles,
                   const std::function<std::string()>& default_dir,

@@ -16,6 +16,10 @@ namespace nosync::app {
 // launcher (a silent single-process run would be a different experiment).
 bool wants_mpi(const Config& config);
 
+// This process's rank as its MPI launcher's environment names it, before the job starts (0 when
+// not launched by MPI): errors found before the job are said by rank 0 only.
+int launcher_rank();
+
 // Runs this rank's part of the job and returns its exit code. `run_dir` is the directory rank 0
 // asks for ("" = config.run.dir, else `default_dir()`); rank 0 hands the summary to
 // `print_summary`. `resume_particles` > 0: continue the run in `run_dir`, saved with that many

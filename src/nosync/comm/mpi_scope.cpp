@@ -1,6 +1,7 @@
 // MPI for the whole process: MpiScope, mpi_check, mpi_count, mpi_abort_job (see mpi_scope.h).
 #include "nosync/comm/mpi_scope.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <limits>
@@ -71,6 +72,13 @@ bool MpiScope::launched_by_mpi() {
     if (std::getenv(var) != nullptr) return true;
   }
   return false;
+}
+
+int MpiScope::launcher_rank() {
+  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"}) {
+    if (const char* v = std::getenv(var)) return std::max(0, std::atoi(v));
+  }
+  return 0;
 }
 
 }  // namespace nosync::comm

@@ -28,6 +28,9 @@ class MpiScope {
   int size() const { return size_; }
   // True when the environment names an MPI launcher (mpirun/mpiexec or srun with PMIx/PMI2).
   static bool launched_by_mpi();
+  // This process's rank as the launcher's environment names it (before MPI_Init); 0 when not
+  // launched by MPI or when the launcher does not say.
+  static int launcher_rank();
 
  private:
   int rank_ = 0, size_ = 1;

@@ -26,7 +26,6 @@ nlohmann::json RunSummary::to_json() const {
     s["ensemble"] = eval_fields("test", swarm->ensemble);
     s["final_diversity"] = swarm->final_diversity;
     s["exchange_s_per_particle"] = swarm->exchange_s_per_particle;
-    s["train_samples_per_s"] = swarm->train_samples_per_s;
     s["respawns"] = swarm->respawns;
   }
   if (mpi) {

@@ -31,7 +31,6 @@ struct RunSummary {
     EvalResult best, average, ensemble;  // on the test set
     double final_diversity = 0;
     double exchange_s_per_particle = 0;
-    double train_samples_per_s = 0;  // samples per second of training time, summed over particles
     int64_t respawns = 0;
   };
   std::optional<Swarm> swarm;

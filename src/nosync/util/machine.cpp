@@ -179,6 +179,20 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024;  // Linux reports KiB
 }
 
+ThreadShare share_threads(int64_t asked, int64_t workers) {
+  const int64_t cores = cpu_info().cores;
+  workers = std::max<int64_t>(1, workers);
+  const int64_t share = std::max<int64_t>(1, cores / workers);
+  ThreadShare t;
+  t.threads = asked > 0 ? std::min(asked, share) : share;
+  if (asked > share)
+    t.warning = fmt::format(
+        "train.threads = {} for each of {} worker(s) oversubscribes the {} cores: using {} (set train.threads to at "
+        "most cores / workers, or 0 for an equal share)",
+        asked, workers, cores, t.threads);
+  return t;
+}
+
 BlasInfo classify_blas(const std::string& path, int openblas_parallel) {
   BlasInfo b;
   b.path = path;

@@ -2,6 +2,7 @@
 // achieved GFLOP/s are compared with; the process's peak memory.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace nosync::util {
@@ -30,6 +31,16 @@ double peak_gflops_per_core(bool bf16);
 // virtual machines, so it is what a kernel can reach at most. Run it on an otherwise idle core.
 // 0 where the CPU lacks the instructions (bf16 without AVX512-BF16, or neither AVX-512 nor AVX2).
 double measured_peak_gflops_per_core(bool bf16, double seconds = 0.2);
+
+// Intra-op threads of one of `workers` particles or ranks sharing this machine's cores: `asked`
+// (train.threads; 0 = an equal share of the cores), lowered to the share when workers x asked
+// exceeds the cores. Above the cores every OpenMP region waits for descheduled threads: ten tiny
+// steps took minutes with 1024, and a stop request waited as long. `warning` says what was lowered.
+struct ThreadShare {
+  int64_t threads = 1;
+  std::string warning;  // empty unless `asked` was lowered
+};
+ThreadShare share_threads(int64_t asked, int64_t workers);
 
 // "model, N cores, avx512_bf16" for benchmark and summary records.
 std::string cpu_description();
