@@ -53,6 +53,7 @@ LoopResult run_loop(const LoopSetup& setup, Trainer& trainer, const Evaluator& v
   const auto start = Clock::now();
   double wall_offset = 0, train_s_offset = 0, train_s = 0;
   LoopResult result;
+  int64_t evaluated_step = -1;  // the step result.val belongs to
 
   auto save_checkpoint = [&](int64_t step, const char* reason) {
     CheckpointContent ck;
@@ -63,6 +64,9 @@ LoopResult run_loop(const LoopSetup& setup, Trainer& trainer, const Evaluator& v
     ck.state["trainer"] = trainer.progress_state();
     ck.state["wall_s"] = wall_offset + seconds_since(start);
     ck.state["train_s"] = train_s_offset + train_s;
+    // The fitness of these weights, when they were evaluated at this step: `nosync eval` picks a
+    // swarm's best particle by it (app/eval_target.h).
+    if (evaluated_step == step) ck.state["val_loss"] = result.val.loss;
     h.save(ck);
     ck.config_toml = setup.config_toml;
     const std::string dir =
@@ -136,6 +140,7 @@ LoopResult run_loop(const LoopSetup& setup, Trainer& trainer, const Evaluator& v
       result.val = val.run(*trainer.net());
       result.test = test.run(*trainer.net());
       evaluated = true;
+      evaluated_step = step;
       sink.evaluated({setup.particle, step, p.epoch, p.lr, wall_offset + seconds_since(start), result.val, result.test});
     }
     bool requested = false;
