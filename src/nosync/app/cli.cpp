@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
@@ -59,8 +58,7 @@ struct EvalArgs {
 };
 
 void set_threads(int64_t threads) {
-  const int64_t n = threads > 0 ? threads : std::max<unsigned>(1, std::thread::hardware_concurrency());
-  torch::set_num_threads(static_cast<int>(n));
+  torch::set_num_threads(static_cast<int>(threads > 0 ? threads : default_worker_threads(1)));
 }
 
 std::string timestamp_dir() {
@@ -175,6 +173,7 @@ void check_resume_dir(const TrainArgs& args) {
 int run_train(const TrainArgs& args) {
   if (args.max_restarts > 0) return run_supervised(args);
   Config config;
+  Config asked;  // what the command asked for, before resolve_config (saved as [asked])
   std::string run_dir;
   bool resume = !args.resume.empty();
   int saved_particles = 0;  // resume: particles of the saved run
@@ -189,11 +188,17 @@ int run_train(const TrainArgs& args) {
     if (!util::path_exists(saved))
       throw UserError(fmt::format("{}: no config.toml here, so this is not a nosync run directory", run_dir),
                       "pass the directory printed at the start of the run (runs/<date>-<time>)");
-    apply_toml(config, util::read_text(saved), saved);
+    const std::string saved_text = util::read_text(saved);
+    apply_toml(config, saved_text, saved);
+    asked = config;
+    apply_asked(asked, saved_text, saved);  // what the first command asked for stays on record
     const std::string saved_algo = config.swarm.algo;
     const int64_t saved_setting = config.swarm.particles;
     saved_particles = particle_count(config);
-    for (const auto& o : args.overrides) apply_override(config, o);
+    for (const auto& o : args.overrides) {
+      apply_override(config, o);
+      apply_override(asked, o);
+    }
     check_consistency(config);
     const bool mpi = wants_mpi(config);
     // Under mpirun the job's size decides how many particles go on, unless --set says otherwise.
@@ -215,9 +220,11 @@ int run_train(const TrainArgs& args) {
     if (wants_mpi(config))  // one rank of an mpirun/srun job: rank 0 owns the run directory
       return run_mpi_train(config, args.run_dir, 0, timestamp_dir, print_swarm_summary);
     run_dir = !args.run_dir.empty() ? args.run_dir : !config.run.dir.empty() ? config.run.dir : timestamp_dir();
+    asked = config;
   }
-  config.run.dir = run_dir;
-  const std::string effective = to_toml(config);
+  config.run.dir = asked.run.dir = run_dir;
+  config = resolve_config(config, particle_count(config), default_worker_threads(particle_count(config)));
+  const std::string effective = to_toml(config, &asked);
 
   // Everything is validated before any work or any file is written (preflight.h).
   if (config.swarm.group_size > 1)

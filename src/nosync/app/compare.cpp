@@ -60,7 +60,9 @@ int run_compare(const Config& base, const CompareOptions& options) {
     const std::string dir = options.out_dir + "/" + algo;
     fs::create_directories(dir);
     c.run.dir = dir;
-    const std::string toml = to_toml(c);
+    const Config asked = c;
+    c = resolve_config(c, n, default_worker_threads(n));
+    const std::string toml = to_toml(c, &asked);
     util::write_file_atomic(dir + "/config.toml", toml);
     std::cerr << fmt::format("== {}: {} worker(s) x {} steps\n", algo, n, c.train.steps);
     nlohmann::json s = run_in_process(c, splits, dir, toml);

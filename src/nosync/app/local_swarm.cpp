@@ -32,9 +32,7 @@ nlohmann::json run_local_swarm(const Config& config, const data::Splits& splits,
   std::vector<train::CheckpointContent> resume_points;  // every checkpoint is read before any worker starts
   for (const auto& source : resume) resume_points.push_back(load_resume_point(source));
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  auto threads_of = [&](int i) {
-    return plan.train[i].threads > 0 ? plan.train[i].threads : std::max<int64_t>(1, cores / n);
-  };
+  auto threads_of = [&](int i) { return plan.train[i].threads > 0 ? plan.train[i].threads : default_worker_threads(n); };
 
   std::vector<models::Net> nets;
   for (int i = 0; i < n; ++i) nets.push_back(initial_net(config, plan, i, splits));

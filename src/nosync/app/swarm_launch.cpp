@@ -17,6 +17,19 @@ int particle_count(const Config& config) {
   return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
 }
 
+int64_t default_worker_threads(int particles) {
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::max<int64_t>(1, cores / std::max(1, particles));
+}
+
+Config resolve_config(const Config& config, int particles, int64_t threads) {
+  Config c = config;
+  if (swarm::parse_algo(c.swarm.algo) != swarm::Algo::kSingle && c.swarm.particles == 0) c.swarm.particles = particles;
+  if (c.train.threads == 0) c.train.threads = threads;
+  c.train.precision = train::resolved_precision(c.train);
+  return c;
+}
+
 SwarmPlan plan_swarm(const Config& config, int particles) {
   SwarmPlan plan;
   plan.algo = swarm::parse_algo(config.swarm.algo);
