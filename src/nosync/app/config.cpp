@@ -165,6 +165,9 @@ const std::vector<Field>& fields() {
                  "steps between checkpoints (0 = every epoch)", 0, 1e12),
       make_field("checkpoint.keep", &C::checkpoint, &train::CheckpointOptions::keep,
                  "newest checkpoints kept (0 = all)", 0, 1e6),
+      make_field("checkpoint.keep_best", &C::checkpoint, &train::CheckpointOptions::keep_best,
+                 "also keep the K checkpoints with the lowest validation loss (0 = none; with checkpoint.keep > 0)",
+                 0, 1e6),
 
       make_field("swarm.algo", &C::swarm, &swarm::SwarmOptions::algo,
                  "training algorithm: one worker, or N particles with NoSync or a baseline", 1, 0,

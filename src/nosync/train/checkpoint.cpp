@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <unordered_set>
 
 #include "nosync/util/error.h"
@@ -119,8 +120,23 @@ void remove_stale_temps(const std::string& dir) {
   }
 }
 
-// Keeps the `keep` highest step-<N> directories plus `protect`. Best effort.
-void prune(const std::string& dir, int keep, const std::string& protect) {
+// The "val_loss" of a step directory's state.json; nullopt without one (or when unreadable).
+std::optional<double> saved_val_loss(const fs::path& step_dir) {
+  const std::string path = (step_dir / "state.json").string();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::nullopt;
+  try {
+    const json state = json::parse(util::read_text(path), nullptr, /*allow_exceptions=*/false);
+    const json loss = state.is_object() ? state.value("val_loss", json()) : json();
+    if (loss.is_number() && std::isfinite(loss.get<double>())) return loss.get<double>();
+  } catch (const std::exception&) {  // unreadable: not a candidate
+  }
+  return std::nullopt;
+}
+
+// Keeps the `keep` highest step-<N> directories, the `keep_best` ones of lowest saved
+// validation loss, and `protect`. Best effort.
+void prune(const std::string& dir, int keep, int keep_best, const std::string& protect) {
   if (keep <= 0) return;
   std::vector<std::pair<int64_t, fs::path>> steps;
   std::error_code ec;
@@ -133,10 +149,20 @@ void prune(const std::string& dir, int keep, const std::string& protect) {
   }
   std::sort(steps.begin(), steps.end(),
             [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (size_t i = static_cast<size_t>(keep); i < steps.size(); ++i) {
-    if (steps[i].second.filename().string() == protect) continue;
+  std::unordered_set<std::string> kept = {protect};
+  for (size_t i = 0; i < steps.size() && i < static_cast<size_t>(keep); ++i)
+    kept.insert(steps[i].second.filename().string());
+  if (keep_best > 0) {
+    std::vector<std::tuple<double, int64_t, std::string>> scored;  // (loss, -step: newer first on ties, name)
+    for (const auto& [n, path] : steps)
+      if (auto loss = saved_val_loss(path)) scored.emplace_back(*loss, -n, path.filename().string());
+    std::sort(scored.begin(), scored.end());
+    for (size_t i = 0; i < scored.size() && i < static_cast<size_t>(keep_best); ++i) kept.insert(std::get<2>(scored[i]));
+  }
+  for (const auto& [n, path] : steps) {
+    if (kept.count(path.filename().string())) continue;
     std::error_code rm_ec;
-    fs::remove_all(steps[i].second, rm_ec);
+    fs::remove_all(path, rm_ec);
   }
 }
 
@@ -178,7 +204,7 @@ void move_into_place(const std::string& tmp, const std::string& final_dir,
 }  // namespace
 
 std::string write_checkpoint(const std::string& checkpoints_dir, int64_t step,
-                             const CheckpointContent& content, int keep) {
+                             const CheckpointContent& content, int keep, int keep_best) {
   NOSYNC_CHECK(step >= 0, "checkpoint step {} is negative", step);
   std::error_code ec;
   fs::create_directories(checkpoints_dir, ec);
@@ -230,7 +256,7 @@ std::string write_checkpoint(const std::string& checkpoints_dir, int64_t step,
   util::write_file_atomic(join(checkpoints_dir, "latest"), name + "\n");
 
   remove_stale_temps(checkpoints_dir);
-  prune(checkpoints_dir, keep, name);
+  prune(checkpoints_dir, keep, keep_best, name);
   return final_dir;
 }
 

@@ -3,7 +3,7 @@
 // Layout under a run's checkpoints/ directory:
 //   step-<N>/model.pt        state_dict tensors (PyTorch key names), torch.load(weights_only=True)
 //   step-<N>/optimizer.pt    optimizer state tensors, same format
-//   step-<N>/state.json      step, epoch, loader position, RNG state, anything else
+//   step-<N>/state.json      step, epoch, loader position, RNG state, "val_loss" when evaluated, ...
 //   step-<N>/config.toml     the effective config of the run
 //   step-<N>/manifest.json   sha256 and size of each file above
 //   latest                   one line "step-<N>", written last
@@ -41,9 +41,10 @@ struct CheckpointContent {
 };
 
 // Writes checkpoints_dir/step-<step>/ as described above and keeps the newest `keep` checkpoints
-// (0 = keep all). Returns the checkpoint directory.
+// (0 = keep all) and, besides them, the `keep_best` ones whose state.json has the lowest
+// "val_loss" (a checkpoint without one is never among them). Returns the checkpoint directory.
 std::string write_checkpoint(const std::string& checkpoints_dir, int64_t step,
-                             const CheckpointContent& content, int keep);
+                             const CheckpointContent& content, int keep, int keep_best = 0);
 
 // `path` may be a run directory, its checkpoints/ directory (both follow `latest`), or one
 // step-<N> directory. Verifies every checksum; a missing, truncated or altered file is a
