@@ -1,7 +1,6 @@
 #include "nosync/app/eval_target.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <optional>
@@ -24,15 +23,9 @@ constexpr const char* kModelHint = "use --model best, average or particle-<N>";
 
 // "particle-<digits>" -> N.
 std::optional<int> parse_particle(const std::string& name) {
-  constexpr size_t kPrefix = 9;  // "particle-"
-  if (name.size() <= kPrefix || name.size() > kPrefix + 6 || name.compare(0, kPrefix, "particle-") != 0)
-    return std::nullopt;
-  int n = 0;
-  for (size_t i = kPrefix; i < name.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return std::nullopt;
-    n = n * 10 + (name[i] - '0');
-  }
-  return n;
+  const auto n = train::parse_numbered_name(name, "particle-");
+  if (!n || *n > 1000000) return std::nullopt;
+  return static_cast<int>(*n);
 }
 
 // The file as JSON, or null when it is missing or not JSON (the chosen checkpoint is verified
@@ -83,13 +76,8 @@ int best_particle(const std::vector<Particle>& ps, const std::string& run_dir, s
 
 std::vector<int> particle_ids(const std::string& checkpoints_dir) {
   std::vector<int> ids;
-  std::error_code ec;
-  for (fs::directory_iterator it(checkpoints_dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code type_ec;
-    if (!it->is_directory(type_ec)) continue;
-    if (auto n = parse_particle(it->path().filename().string())) ids.push_back(*n);
-  }
-  std::sort(ids.begin(), ids.end());
+  for (int64_t n : train::numbered_dirs(checkpoints_dir, "particle-"))
+    if (n <= 1000000) ids.push_back(static_cast<int>(n));
   return ids;
 }
 

@@ -6,6 +6,7 @@
 
 #include "nosync/swarm/final.h"
 #include "nosync/train/checkpoint.h"
+#include "nosync/train/model_card.h"
 #include "nosync/train/speed.h"
 #include "nosync/train/trainer.h"
 
@@ -87,7 +88,9 @@ train::RunSummary summarize_swarm(const Config& config, const SwarmPlan& plan, c
   // The average model is saved as a checkpoint of its own, loadable by `nosync eval`.
   train::CheckpointContent ck;
   ck.model = train::model_state(*final.average_net);
-  ck.state = {{"trainer", {{"step", results[0].steps}}}, {"model", "swarm-average"}};
+  ck.state = {{"trainer", {{"step", results[0].steps}}},
+              {"model", "swarm-average"},
+              {train::kModelCardKey, train::model_card(config.model, config.data, splits, final.average_net->compute())}};
   ck.config_toml = config_toml;
   train::write_checkpoint(run_dir + "/checkpoints/average", results[0].steps, ck, 1);
 

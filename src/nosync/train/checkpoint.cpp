@@ -32,18 +32,7 @@ constexpr const char* kCorruptHint = "the checkpoint is corrupt; use an older st
 constexpr const char* kPathHint =
     "pass a run directory, its checkpoints/ directory or one checkpoints/step-<N> directory";
 
-// "step-<digits>" -> N; anything else -> nullopt.
-std::optional<int64_t> parse_step_name(const std::string& name) {
-  constexpr size_t kPrefix = 5;  // "step-"
-  if (name.size() <= kPrefix || name.compare(0, kPrefix, "step-") != 0) return std::nullopt;
-  if (name.size() - kPrefix > 18) return std::nullopt;
-  int64_t n = 0;
-  for (size_t i = kPrefix; i < name.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return std::nullopt;
-    n = n * 10 + (name[i] - '0');
-  }
-  return n;
-}
+std::optional<int64_t> parse_step_name(const std::string& name) { return parse_numbered_name(name, "step-"); }
 
 // Last path component, ignoring trailing slashes.
 std::string base_name(const std::string& path) {
@@ -138,17 +127,9 @@ std::optional<double> saved_val_loss(const fs::path& step_dir) {
 // validation loss, and `protect`. Best effort.
 void prune(const std::string& dir, int keep, int keep_best, const std::string& protect) {
   if (keep <= 0) return;
-  std::vector<std::pair<int64_t, fs::path>> steps;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code type_ec;
-    if (!it->is_directory(type_ec)) continue;
-    if (auto n = parse_step_name(it->path().filename().string())) {
-      steps.emplace_back(*n, it->path());
-    }
-  }
-  std::sort(steps.begin(), steps.end(),
-            [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::pair<int64_t, fs::path>> steps;  // newest first
+  for (int64_t n : numbered_dirs(dir, "step-")) steps.emplace_back(n, fs::path(dir) / fmt::format("step-{}", n));
+  std::reverse(steps.begin(), steps.end());
   std::unordered_set<std::string> kept = {protect};
   for (size_t i = 0; i < steps.size() && i < static_cast<size_t>(keep); ++i)
     kept.insert(steps[i].second.filename().string());
@@ -276,17 +257,30 @@ std::string resolve_checkpoint_dir(const std::string& given) {
   return follow_latest(path);
 }
 
-std::vector<int64_t> checkpoint_steps(const std::string& checkpoints_dir) {
-  std::vector<int64_t> steps;
+std::optional<int64_t> parse_numbered_name(const std::string& name, const std::string& prefix) {
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  if (name.size() - prefix.size() > 18) return std::nullopt;
+  int64_t n = 0;
+  for (size_t i = prefix.size(); i < name.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return std::nullopt;
+    n = n * 10 + (name[i] - '0');
+  }
+  return n;
+}
+
+std::vector<int64_t> numbered_dirs(const std::string& dir, const std::string& prefix) {
+  std::vector<int64_t> out;
   std::error_code ec;
-  for (fs::directory_iterator it(checkpoints_dir, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code type_ec;
     if (!it->is_directory(type_ec)) continue;
-    if (auto n = parse_step_name(it->path().filename().string())) steps.push_back(*n);
+    if (auto n = parse_numbered_name(it->path().filename().string(), prefix)) out.push_back(*n);
   }
-  std::sort(steps.begin(), steps.end());
-  return steps;
+  std::sort(out.begin(), out.end());
+  return out;
 }
+
+std::vector<int64_t> checkpoint_steps(const std::string& checkpoints_dir) { return numbered_dirs(checkpoints_dir, "step-"); }
 
 std::map<std::string, ManifestEntry> parse_manifest(const std::string& text, const std::string& manifest_path) {
   const json manifest = parse_json(text, manifest_path);

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,6 +64,11 @@ std::map<std::string, ManifestEntry> parse_manifest(const std::string& text, con
 // The N of every step-<N> directory in `checkpoints_dir`, ascending (none: empty). Completeness
 // is not checked here: read_checkpoint verifies the one chosen.
 std::vector<int64_t> checkpoint_steps(const std::string& checkpoints_dir);
+
+// "<prefix><digits>" -> N (at most 18 digits); anything else -> nullopt. numbered_dirs: the N of
+// every such subdirectory of `dir`, ascending (step-<N>, particle-<i>).
+std::optional<int64_t> parse_numbered_name(const std::string& name, const std::string& prefix);
+std::vector<int64_t> numbered_dirs(const std::string& dir, const std::string& prefix);
 
 // Resolves `path` as read_checkpoint does, without reading the files.
 std::string resolve_checkpoint_dir(const std::string& path);
