@@ -57,9 +57,12 @@ int64_t train_into(const Config& c, const data::Splits& splits, const std::strin
   return train::run_single(setup, splits, console).steps;
 }
 
-// Every value in `j` (objects and arrays too), as JSON pointers.
+// Every value in `j` (objects and arrays too), as JSON pointers. Inside state.json's model_card
+// (train/model_card.h: what inference needs, which a resume never reads) only the card as a
+// whole is mutated: its dozens of fields would each cost a resumed run and test nothing more.
 void pointers(const json& j, const std::string& at, std::vector<std::string>& out) {
   if (!at.empty()) out.push_back(at);
+  if (at == "/model_card") return;
   if (j.is_object())
     for (const auto& [k, v] : j.items()) pointers(v, at + "/" + k, out);
   if (j.is_array())
@@ -120,7 +123,9 @@ Outcome mutate_every_field(const Config& c, const data::Splits& splits, const st
       if (m) {
         edited.at(ptr) = *m;
       } else {
-        edited.at(ptr.parent_pointer()).erase(ptr.back());
+        json& parent = edited.at(ptr.parent_pointer());
+        if (parent.is_array()) parent.erase(std::stoul(ptr.back()));
+        else parent.erase(ptr.back());
       }
       write_json(dir + "/" + step_dir + "/" + file, edited);
       if (file == "state.json") rehash(dir + "/" + step_dir);

@@ -7,6 +7,7 @@
 
 #include "data/data_test_util.h"
 #include "nosync/data/paths.h"
+#include "nosync/models/registry.h"
 #include "support/test_support.h"
 
 namespace nosync::data {
@@ -205,6 +206,37 @@ TEST(IdxTest, LabelOutOfRange) {
   expect_user_error([] { parse_idx_labels(idx_labels({1, 2, 3}), "labs.idx", 3); }, {"label 3", "index 2", "0..2"});
   auto ok = parse_idx_labels(idx_labels({0, 2, 1}), "labs.idx", 3);
   EXPECT_EQ(ok.sizes(), (std::vector<int64_t>{3}));
+}
+
+// More than 10 classes (EMNIST letters has 26): the class count is the labels', over the training
+// and test files, so a class that only the test set holds still gets a logit.
+TEST(IdxTest, TwelveClassesFromTheLabels) {
+  TempDir dir;
+  std::vector<uint8_t> train_labels, test_labels;
+  for (int i = 0; i < 60; ++i) train_labels.push_back(static_cast<uint8_t>(i % 11));  // 0..10
+  for (int i = 0; i < 24; ++i) test_labels.push_back(static_cast<uint8_t>(i % 12));   // 0..11
+  write_bytes(dir.file("train-images-idx3-ubyte.gz"), gzip(idx_images(60, 6, 6, test_pixel)));
+  write_bytes(dir.file("train-labels-idx1-ubyte.gz"), gzip(idx_labels(train_labels)));
+  write_bytes(dir.file("t10k-images-idx3-ubyte"), idx_images(24, 6, 6, test_pixel));
+  write_bytes(dir.file("t10k-labels-idx1-ubyte"), idx_labels(test_labels));
+  EXPECT_EQ(read_idx_split(dir.path(), "train").num_classes, 11);
+  DataOptions options;
+  options.dir = dir.path();
+  options.val_size = 12;
+  const Splits splits = load_splits(options);
+  EXPECT_EQ(splits.train.num_classes, 12);
+  EXPECT_EQ(splits.val.num_classes, 12);
+  EXPECT_EQ(splits.test.num_classes, 12);
+  EXPECT_EQ(splits.test.labels.max().item<int64_t>(), 11);
+  models::ModelOptions model;
+  model.name = "mlp";
+  auto net = models::build_model_for(model, splits.train);
+  EXPECT_EQ(net->logits(torch::zeros({2, 1, 6, 6})).sizes(), (std::vector<int64_t>{2, 12}));
+
+  // One class in both files is refused, naming the directory.
+  write_bytes(dir.file("train-labels-idx1-ubyte.gz"), gzip(idx_labels(std::vector<uint8_t>(60, 0))));
+  write_bytes(dir.file("t10k-labels-idx1-ubyte"), idx_labels(std::vector<uint8_t>(24, 0)));
+  expect_user_error([&] { load_splits(options); }, {dir.path(), "1 class(es)", "expected at least 2"});
 }
 
 TEST(IdxTest, CountMismatchNamesBothFiles) {

@@ -260,6 +260,41 @@ TEST(CheckpointTest, KeepPrunesOldest) {
   EXPECT_EQ(read_checkpoint(ckpts).state["step"], 40);
 }
 
+// checkpoint.keep_best: besides the newest `keep`, the K of lowest state.json "val_loss" stay;
+// a checkpoint without a recorded loss is never one of them.
+TEST(CheckpointTest, KeepBestKeepsTheLowestValidationLoss) {
+  TempDir run;
+  const std::string ckpts = run.file("checkpoints");
+  const std::vector<std::pair<int64_t, double>> losses = {{10, 0.9}, {20, 0.3}, {30, 0.5},
+                                                          {40, 0.2}, {50, 0.8}, {60, 0.7}};
+  for (const auto& [step, loss] : losses) {
+    CheckpointContent c = sample_content(step);
+    c.state["val_loss"] = loss;
+    write_checkpoint(ckpts, step, c, /*keep=*/2, /*keep_best=*/2);
+  }
+  EXPECT_EQ(entries(ckpts), (std::set<std::string>{"step-20", "step-40", "step-50", "step-60", "latest"}));
+  EXPECT_EQ(read_checkpoint(ckpts).state["step"], 60);
+  EXPECT_EQ(read_checkpoint(ckpts + "/step-40").state["val_loss"], 0.2);
+
+  // A new best displaces the worse of the two; without keep_best only the newest stay.
+  CheckpointContent c = sample_content(70);
+  c.state["val_loss"] = 0.1;
+  write_checkpoint(ckpts, 70, c, 2, 2);
+  EXPECT_EQ(entries(ckpts), (std::set<std::string>{"step-40", "step-60", "step-70", "latest"}));
+  write_checkpoint(ckpts, 80, sample_content(80), 2, 0);
+  EXPECT_EQ(entries(ckpts), (std::set<std::string>{"step-70", "step-80", "latest"}));
+
+  TempDir other;
+  const std::string dir = other.file("checkpoints");
+  write_checkpoint(dir, 1, sample_content(1), 1, 2);  // no val_loss
+  CheckpointContent scored = sample_content(2);
+  scored.state["val_loss"] = 5.0;
+  write_checkpoint(dir, 2, scored, 1, 2);
+  write_checkpoint(dir, 3, sample_content(3), 1, 2);
+  write_checkpoint(dir, 4, sample_content(4), 1, 2);
+  EXPECT_EQ(entries(dir), (std::set<std::string>{"step-2", "step-4", "latest"}));
+}
+
 TEST(CheckpointTest, PruningNeverRemovesLatest) {
   TempDir run;
   const std::string ckpts = run.file("checkpoints");

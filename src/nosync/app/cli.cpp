@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
@@ -16,6 +15,7 @@
 #include "nosync/app/config.h"
 #include "nosync/app/compare.h"
 #include "nosync/app/console.h"
+#include "nosync/app/eval_target.h"
 #include "nosync/app/experiment.h"
 #include "nosync/app/local_swarm.h"
 #include "nosync/app/mpi_swarm.h"
@@ -27,6 +27,7 @@
 #include "nosync/data/dataset.h"
 #include "nosync/models/torchscript.h"
 #include "nosync/swarm/algo.h"
+#include "nosync/swarm/final.h"
 #include "nosync/swarm/worker.h"
 #include "nosync/train/checkpoint.h"
 #include "nosync/train/loop.h"
@@ -54,6 +55,7 @@ struct EvalArgs {
   std::string checkpoint;
   std::vector<std::string> overrides;
   std::string save_torchscript;  // model.name = torchscript: write the trained module here
+  std::string model;             // --model: best (default), average or particle-N (eval_target.h)
 };
 
 // Intra-op threads of this process for `workers` particles sharing the cores (util/machine.h);
@@ -156,14 +158,10 @@ int run_supervised(const TrainArgs& args) {
   options.has_checkpoint = [run_dir] {  // single: checkpoints/latest; swarm: every particle has one
     const std::string dir = run_dir + "/checkpoints";
     if (fs::exists(dir + "/latest")) return true;
-    int particles = 0;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      if (e.path().filename().string().rfind("particle-", 0) != 0) continue;
-      if (!fs::exists(e.path() / "latest")) return false;
-      ++particles;
-    }
-    return particles > 0;
+    const std::vector<int> ids = particle_ids(dir);
+    for (int i : ids)
+      if (!fs::exists(fmt::format("{}/particle-{}/latest", dir, i))) return false;
+    return !ids.empty();
   };
   return supervise(options);
 }
@@ -180,6 +178,7 @@ void check_resume_dir(const TrainArgs& args) {
 int run_train(const TrainArgs& args) {
   if (args.max_restarts > 0) return run_supervised(args);
   Config config;
+  Config asked;  // what the command asked for, before resolve_config (saved as [asked])
   std::string run_dir;
   bool resume = !args.resume.empty();
   int saved_particles = 0;  // resume: particles of the saved run
@@ -194,11 +193,17 @@ int run_train(const TrainArgs& args) {
     if (!util::path_exists(saved))
       throw UserError(fmt::format("{}: no config.toml here, so this is not a nosync run directory", run_dir),
                       "pass the directory printed at the start of the run (runs/<date>-<time>)");
-    apply_toml(config, util::read_text(saved), saved);
+    const std::string saved_text = util::read_text(saved);
+    apply_toml(config, saved_text, saved);
+    asked = config;
+    apply_asked(asked, saved_text, saved);  // what the first command asked for stays on record
     const std::string saved_algo = config.swarm.algo;
     const int64_t saved_setting = config.swarm.particles;
     saved_particles = particle_count(config);
-    for (const auto& o : args.overrides) apply_override(config, o);
+    for (const auto& o : args.overrides) {
+      apply_override(config, o);
+      apply_override(asked, o);
+    }
     check_consistency(config);
     const bool mpi = wants_mpi(config);
     // Under mpirun the job's size decides how many particles go on, unless --set says otherwise.
@@ -220,9 +225,11 @@ int run_train(const TrainArgs& args) {
     if (wants_mpi(config))  // one rank of an mpirun/srun job: rank 0 owns the run directory
       return run_mpi_train(config, args.run_dir, 0, timestamp_dir, print_swarm_summary);
     run_dir = !args.run_dir.empty() ? args.run_dir : !config.run.dir.empty() ? config.run.dir : timestamp_dir();
+    asked = config;
   }
-  config.run.dir = run_dir;
-  const std::string effective = to_toml(config);
+  config.run.dir = asked.run.dir = run_dir;
+  config = resolve_config(config, particle_count(config), util::share_threads(0, particle_count(config)).threads);
+  const std::string effective = to_toml(config, &asked);
 
   // Everything is validated before any work or any file is written (preflight.h).
   if (config.swarm.group_size > 1)
@@ -294,7 +301,8 @@ std::string eval_step(const train::CheckpointContent& ck, const std::string& dir
 }
 
 int run_eval(const EvalArgs& args) {
-  const std::string dir = train::resolve_checkpoint_dir(args.checkpoint);
+  const EvalTarget target = choose_eval_target(args.checkpoint, args.model);
+  const std::string& dir = target.checkpoint_dirs[0];
   const train::CheckpointContent ck = train::read_checkpoint(dir);
   Config config;
   apply_toml(config, ck.config_toml, dir + "/config.toml");
@@ -309,14 +317,25 @@ int run_eval(const EvalArgs& args) {
       throw UserError(fmt::format("--save-torchscript: {}: no such directory", parent.string()),
                       "create it first, or choose another file");
   }
+  // Every checkpoint is read and verified before the data loads.
+  std::vector<train::CheckpointContent> others;
+  for (size_t i = 1; i < target.checkpoint_dirs.size(); ++i)
+    others.push_back(train::read_checkpoint(target.checkpoint_dirs[i]));
   set_threads(config.train.threads);
   const data::Splits splits = data::load_splits(config.data);
-  auto net = train::load_trained_net(config.model, config.train, splits.train,
-                                     ck.model, dir + "/model.pt");
+  models::Net net = train::load_trained_net(config.model, config.train, splits.train, ck.model, dir + "/model.pt");
+  if (target.average) {
+    std::vector<models::Net> nets = {net};
+    for (size_t i = 1; i < target.checkpoint_dirs.size(); ++i)
+      nets.push_back(train::load_trained_net(config.model, config.train, splits.train, others[i - 1].model,
+                                             target.checkpoint_dirs[i] + "/model.pt"));
+    net = swarm::average_model(nets, target.reference, config.model, splits, static_cast<uint64_t>(config.train.seed));
+  }
   const auto val = train::Evaluator(splits.val, splits.norm).run(*net);
   const auto test = train::Evaluator(splits.test, splits.norm).run(*net);
-  std::cout << format_table("eval " + dir,
-                            {{"model", config.model.name},
+  std::cout << format_table("eval " + args.checkpoint,
+                            {{"evaluated", target.description},
+                             {"model", config.model.name},
                              {"step", eval_step(ck, dir)},
                              train::headline_row(train::eval_fields("val", val), "val"),
                              {"val loss", fmt::format("{:.4f}", val.loss)},
@@ -366,8 +385,13 @@ int main(int argc, char** argv) {
 
   EvalArgs eval_args;
   auto* eval_cmd = app.add_subcommand("eval", "evaluate a checkpoint on the validation and test sets");
-  eval_cmd->add_option("--checkpoint", eval_args.checkpoint, "run directory, its checkpoints/ or a step-N directory")
+  eval_cmd->add_option("--checkpoint", eval_args.checkpoint,
+                       "run directory (a single worker's or a swarm's), its checkpoints/, a particle-N/ or a step-N/ "
+                       "directory")
       ->required();
+  eval_cmd->add_option("--model", eval_args.model,
+                       "a swarm's model: best (default: lowest validation loss recorded by the run), average (mean "
+                       "of the particles' weights, batch norm re-estimated) or particle-N");
   eval_cmd->add_option("--set", eval_args.overrides, "override a key of the checkpoint's config (e.g. data.dir)")
       ->take_all();
   eval_cmd->add_option("--save-torchscript", eval_args.save_torchscript,

@@ -15,6 +15,7 @@
 #include "nosync/train/loop.h"
 #include "nosync/util/error.h"
 #include "nosync/util/fs.h"
+#include "nosync/util/machine.h"
 
 namespace nosync::app {
 
@@ -60,7 +61,9 @@ int run_compare(const Config& base, const CompareOptions& options) {
     const std::string dir = options.out_dir + "/" + algo;
     fs::create_directories(dir);
     c.run.dir = dir;
-    const std::string toml = to_toml(c);
+    const Config asked = c;
+    c = resolve_config(c, n, util::share_threads(0, n).threads);
+    const std::string toml = to_toml(c, &asked);
     util::write_file_atomic(dir + "/config.toml", toml);
     std::cerr << fmt::format("== {}: {} worker(s) x {} steps\n", algo, n, c.train.steps);
     nlohmann::json s = run_in_process(c, splits, dir, toml);

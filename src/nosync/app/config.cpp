@@ -165,6 +165,9 @@ const std::vector<Field>& fields() {
                  "steps between checkpoints (0 = every epoch)", 0, 1e12),
       make_field("checkpoint.keep", &C::checkpoint, &train::CheckpointOptions::keep,
                  "newest checkpoints kept (0 = all)", 0, 1e6),
+      make_field("checkpoint.keep_best", &C::checkpoint, &train::CheckpointOptions::keep_best,
+                 "also keep the K checkpoints with the lowest validation loss (0 = none; with checkpoint.keep > 0)",
+                 0, 1e6),
 
       make_field("swarm.algo", &C::swarm, &swarm::SwarmOptions::algo,
                  "training algorithm: one worker, or N particles with NoSync or a baseline", 1, 0,
@@ -397,30 +400,52 @@ const std::vector<ConfigKey>& config_keys() {
   return keys;
 }
 
-void apply_toml(Config& config, const std::string& text, const std::string& source) {
-  toml::table root;
+namespace {
+
+toml::table parse_toml(const std::string& text, const std::string& source) {
   try {
-    root = toml::parse(text, source);
+    return toml::parse(text, source);
   } catch (const toml::parse_error& e) {
     throw UserError(fmt::format("{}: {}", where_of(source, e.source()), e.description()),
                     "the file must be TOML: [section] headers and key = value lines");
   }
+}
+
+// Applies the [section] tables of `root` (every key checked) to `config`. `prefix` names the
+// enclosing table in messages ("asked." for the tables under [asked]).
+void apply_sections(Config& config, const toml::table& root, const std::string& source, const std::string& prefix) {
   for (auto&& [section, node] : root) {
     const std::string where = where_of(source, section.source());
     const auto* table = node.as_table();
     if (!table)
-      throw UserError(fmt::format("{}: key '{}' is outside a section", where, section.str()),
+      throw UserError(fmt::format("{}: key '{}{}' is outside a section", where, prefix, section.str()),
                       "put keys under a [section] header such as [train]");
+    if (prefix.empty() && section.str() == kAskedTable) continue;  // apply_asked's
     for (auto&& [name, value] : *table) {
       const std::string key = std::string(section.str()) + "." + std::string(name.str());
       const std::string at = where_of(source, name.source());
       const Field* f = find_field(key);
-      if (!f) throw UserError(fmt::format("{}: unknown key '{}'", at, key), unknown_key_hint(key));
+      if (!f) throw UserError(fmt::format("{}: unknown key '{}{}'", at, prefix, key), unknown_key_hint(key));
       const Value v = from_toml(*f, value, at);
       validate(*f, v, at);
       f->set(config, v);
     }
   }
+}
+
+}  // namespace
+
+void apply_toml(Config& config, const std::string& text, const std::string& source) {
+  const toml::table root = parse_toml(text, source);
+  apply_sections(config, root, source, "");
+  // [asked] is checked here too, so that a bad one is refused before anything runs.
+  Config asked = config;
+  if (const auto* t = root[kAskedTable].as_table()) apply_sections(asked, *t, source, std::string(kAskedTable) + ".");
+}
+
+void apply_asked(Config& config, const std::string& text, const std::string& source) {
+  const toml::table root = parse_toml(text, source);
+  if (const auto* t = root[kAskedTable].as_table()) apply_sections(config, *t, source, std::string(kAskedTable) + ".");
 }
 
 void apply_override(Config& config, const std::string& assignment) {
@@ -503,9 +528,10 @@ train::TrainOptions particle_train_options(const Config& config, int particle, i
   return c.train;
 }
 
-std::string to_toml(const Config& config) {
+std::string to_toml(const Config& config, const Config* asked) {
   std::string out;
   std::string section;
+  std::vector<std::pair<std::string, std::string>> differs;  // (key, asked literal)
   for (const auto& f : fields()) {
     const std::string s = f.meta.key.substr(0, f.meta.key.find('.'));
     if (s != section) {
@@ -513,6 +539,19 @@ std::string to_toml(const Config& config) {
       section = s;
     }
     out += fmt::format("{} = {}\n", f.meta.key.substr(s.size() + 1), toml_literal(f.get(config)));
+    if (asked && f.get(*asked) != f.get(config)) differs.emplace_back(f.meta.key, toml_literal(f.get(*asked)));
+  }
+  if (differs.empty()) return out;
+  out += "\n# What the command asked for where this machine decided the values above (0 = from the cores,\n"
+         "# 'auto' = from the CPU): a record only. The keys above reproduce the run on another machine.\n";
+  section.clear();
+  for (const auto& [key, literal] : differs) {
+    const std::string s = key.substr(0, key.find('.'));
+    if (s != section) {
+      out += fmt::format("[{}.{}]\n", kAskedTable, s);
+      section = s;
+    }
+    out += fmt::format("{} = {}\n", key.substr(s.size() + 1), literal);
   }
   return out;
 }

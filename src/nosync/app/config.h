@@ -60,8 +60,11 @@ Config load_config(const std::optional<std::string>& file, const std::vector<std
 void check_consistency(const Config& config);
 
 // Parses TOML text (`source` names it in errors) on top of `config`; used by load_config and for
-// a checkpoint's stored config.
+// a checkpoint's stored config. The [asked] table of a saved config.toml (see to_toml) is checked
+// but not applied; apply_asked applies only it.
 void apply_toml(Config& config, const std::string& text, const std::string& source);
+void apply_asked(Config& config, const std::string& text, const std::string& source);
+inline constexpr const char* kAskedTable = "asked";
 void apply_override(Config& config, const std::string& assignment);
 
 // The train options of particle `particle` of `particles`: config.train with the entries of
@@ -69,8 +72,11 @@ void apply_override(Config& config, const std::string& assignment);
 // key outside [train] is a UserError naming swarm.overrides.
 train::TrainOptions particle_train_options(const Config& config, int particle, int particles);
 
-// The effective config as TOML, every key present, loadable by load_config.
-std::string to_toml(const Config& config);
+// The effective config as TOML, every key present, loadable by load_config. With `asked`: the
+// keys whose asked value differs (swarm.particles = 0, train.threads = 0, train.precision = 'auto'
+// before resolve_config) follow in an [asked] table ([asked.swarm] particles = 0, ...), a record
+// that load_config and resume skip.
+std::string to_toml(const Config& config, const Config* asked = nullptr);
 
 // "section.key = default   help" lines for --help.
 std::string describe_keys();

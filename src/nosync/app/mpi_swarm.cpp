@@ -191,6 +191,7 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
                                 "swarm.group_size = {}",
                                 sw.particles, size, particles, group_size),
                     "leave swarm.particles = 0 under mpirun: the job's size decides");
+  Config asked = config;  // saved as the [asked] record of config.toml
   config.swarm.particles = particles;  // saved in config.toml: what a resume (MPI or local) starts from
 
   // The run directory: rank 0 decides it and everybody learns it; nothing is written until
@@ -198,10 +199,11 @@ int train_rank(Config config, std::string run_dir, int resume_particles,
   if (rank == 0 && resume_particles == 0 && run_dir.empty())
     run_dir = !config.run.dir.empty() ? config.run.dir : default_dir();
   bcast_string(run_dir, 0);
-  config.run.dir = run_dir;
-  const std::string effective = to_toml(config);
-
+  config.run.dir = asked.run.dir = run_dir;
   const int threads = intra_op_threads(config, rank);
+  config = resolve_config(config, particles, threads);  // each rank its own threads
+  const std::string effective = to_toml(config, &asked);
+
   omp_set_num_threads(threads);
   at::set_num_threads(threads);
   std::optional<data::Splits> loaded;

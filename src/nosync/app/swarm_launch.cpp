@@ -6,6 +6,7 @@
 
 #include "nosync/swarm/final.h"
 #include "nosync/train/checkpoint.h"
+#include "nosync/train/model_card.h"
 #include "nosync/train/speed.h"
 #include "nosync/train/trainer.h"
 
@@ -15,6 +16,14 @@ int particle_count(const Config& config) {
   if (swarm::parse_algo(config.swarm.algo) == swarm::Algo::kSingle) return 1;
   if (config.swarm.particles > 0) return static_cast<int>(config.swarm.particles);
   return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+}
+
+Config resolve_config(const Config& config, int particles, int64_t threads) {
+  Config c = config;
+  if (swarm::parse_algo(c.swarm.algo) != swarm::Algo::kSingle && c.swarm.particles == 0) c.swarm.particles = particles;
+  if (c.train.threads == 0) c.train.threads = threads;
+  c.train.precision = train::resolved_precision(c.train);
+  return c;
 }
 
 SwarmPlan plan_swarm(const Config& config, int particles) {
@@ -74,7 +83,9 @@ train::RunSummary summarize_swarm(const Config& config, const SwarmPlan& plan, c
   // The average model is saved as a checkpoint of its own, loadable by `nosync eval`.
   train::CheckpointContent ck;
   ck.model = train::model_state(*final.average_net);
-  ck.state = {{"trainer", {{"step", results[0].steps}}}, {"model", "swarm-average"}};
+  ck.state = {{"trainer", {{"step", results[0].steps}}},
+              {"model", "swarm-average"},
+              {train::kModelCardKey, train::model_card(config.model, config.data, splits, final.average_net->compute())}};
   ck.config_toml = config_toml;
   train::write_checkpoint(run_dir + "/checkpoints/average", results[0].steps, ck, 1);
 

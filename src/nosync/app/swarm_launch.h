@@ -18,6 +18,12 @@ namespace nosync::app {
 // Particles a config asks for (swarm.particles, 0 = one per core; single: 1).
 int particle_count(const Config& config);
 
+// `config` with what this machine decides written out: swarm.particles = 0 (not for single) ->
+// `particles`, train.threads = 0 -> `threads` (each worker's), train.precision = auto -> what
+// this CPU runs (train::resolved_precision). The saved config.toml holds these values, so that it
+// reproduces the run on another machine, and a resume continues with them.
+Config resolve_config(const Config& config, int particles, int64_t threads);
+
 struct SwarmPlan {
   swarm::Algo algo = swarm::Algo::kNoSync;
   int particles = 0;

@@ -30,6 +30,15 @@ int64_t channels_of(const Dataset& ds) {
   return ds.inputs.size(1);
 }
 
+void classes_from_labels(const std::vector<Dataset*>& sets, const std::string& source, const std::string& hint) {
+  int64_t classes = 0;
+  for (const Dataset* ds : sets)
+    if (ds->size() > 0) classes = std::max(classes, ds->labels.max().item<int64_t>() + 1);
+  if (classes < 2)
+    throw UserError(fmt::format("{}: the labels hold {} class(es): expected at least 2", source, classes), hint);
+  for (Dataset* ds : sets) ds->num_classes = classes;
+}
+
 Dataset Dataset::slice(int64_t begin, int64_t end) const {
   NOSYNC_CHECK(0 <= begin && begin <= end && end <= size(), "slice [{}, {}) of a data set of {} samples", begin, end,
                size());
@@ -157,6 +166,8 @@ Splits load_splits(const DataOptions& options) {
   if (options.format == "idx") {
     train = read_idx_split(options.dir, "train");
     test = read_idx_split(options.dir, "t10k");
+    classes_from_labels({&train, &test}, options.dir + " (train and t10k labels)",
+                        "the label files hold one class only; check data.dir");
   } else if (options.format == "cifar10") {
     train = read_cifar10(options.dir, true);
     test = read_cifar10(options.dir, false);

@@ -48,6 +48,10 @@ struct Dataset {
   Dataset slice(int64_t begin, int64_t end) const;
 };
 
+// Classification sets whose class count is their labels' (largest label + 1, over all of `sets`),
+// given to every one of them; fewer than 2 classes is a UserError naming `source`, with `hint`.
+void classes_from_labels(const std::vector<Dataset*>& sets, const std::string& source, const std::string& hint);
+
 // Per-channel statistics applied as (x - mean) / std, x being a uint8 pixel / 255 or a float
 // feature as stored (channel = dimension 1 of the inputs). Token inputs are not normalized
 // (no channels: mean and std empty).

@@ -264,19 +264,20 @@ torch::Tensor parse_idx_labels(const std::vector<uint8_t>& bytes, const std::str
   return labels;
 }
 
-Dataset read_idx_split(const std::string& dir, const std::string& prefix, int64_t num_classes) {
+Dataset read_idx_split(const std::string& dir, const std::string& prefix) {
   check_data_dir(dir, "idx");
   const std::string images_path = find_data_file(dir, prefix + "-images-idx3-ubyte");
   const std::string labels_path = find_data_file(dir, prefix + "-labels-idx1-ubyte");
   Dataset ds;
   ds.inputs = parse_idx_images(read_file_maybe_gzip(images_path), images_path);
-  ds.labels = parse_idx_labels(read_file_maybe_gzip(labels_path), labels_path, num_classes);
+  ds.labels = parse_idx_labels(read_file_maybe_gzip(labels_path), labels_path, kMaxIdxClasses);
   if (ds.inputs.size(0) != ds.labels.size(0)) {
     throw UserError(fmt::format("{} holds {} images but {} holds {} labels: expected the same count", images_path,
                                 ds.inputs.size(0), labels_path, ds.labels.size(0)),
                     "the image and label files come from different data sets or one is truncated; re-download them");
   }
-  ds.num_classes = num_classes;
+  // The classes are the labels' (0 .. the largest one): EMNIST has 26 or 47, MNIST 10.
+  ds.num_classes = ds.size() > 0 ? ds.labels.max().item<int64_t>() + 1 : 0;
   ds.source = images_path;
   return ds;
 }

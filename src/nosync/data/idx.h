@@ -20,11 +20,14 @@ std::vector<uint8_t> read_file_maybe_gzip(const std::string& path);
 std::vector<uint8_t> decode_maybe_gzip(std::vector<uint8_t> bytes, const std::string& source);
 
 torch::Tensor parse_idx_images(const std::vector<uint8_t>& bytes, const std::string& source);  // uint8 [N,1,H,W]
+// Labels are bytes: at most 256 classes.
+constexpr int64_t kMaxIdxClasses = 256;
 torch::Tensor parse_idx_labels(const std::vector<uint8_t>& bytes, const std::string& source,
-                               int64_t num_classes);  // int64 [N], range-checked
+                               int64_t num_classes);  // int64 [N], each checked < num_classes
 
 // Reads "<prefix>-images-idx3-ubyte[.gz]" and "<prefix>-labels-idx1-ubyte[.gz]" from `dir`
-// (prefix "train" or "t10k"), checking that the counts match.
-Dataset read_idx_split(const std::string& dir, const std::string& prefix, int64_t num_classes = 10);
+// (prefix "train" or "t10k"), checking that the counts match. num_classes is the largest label + 1
+// (load_splits makes the training and test splits agree).
+Dataset read_idx_split(const std::string& dir, const std::string& prefix);
 
 }  // namespace nosync::data

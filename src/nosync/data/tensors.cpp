@@ -94,17 +94,13 @@ TensorSets read_tensor_file(const std::string& path) {
 
   std::vector<Dataset*> all = {&out.train, &out.test};
   if (out.val) all.push_back(&*out.val);
-  int64_t classes = 0;
   for (const Dataset* ds : all) {
     if (ds->inputs.scalar_type() != out.train.inputs.scalar_type())
       throw UserError(fmt::format("{}: {} is {} but train_x is {}: expected one dtype", path, ds->source,
                                   c10::toString(ds->inputs.scalar_type()), c10::toString(out.train.inputs.scalar_type())),
                       kHint);
-    if (ds->size() > 0) classes = std::max(classes, ds->labels.max().item<int64_t>() + 1);
   }
-  if (classes < 2)
-    throw UserError(fmt::format("{}: the labels hold {} class(es): expected at least 2", path, classes), kHint);
-  for (Dataset* ds : all) ds->num_classes = classes;
+  classes_from_labels(all, path, kHint);
   return out;
 }
 

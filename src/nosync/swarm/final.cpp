@@ -6,6 +6,24 @@
 
 namespace nosync::swarm {
 
+models::Net average_model(const std::vector<models::Net>& nets, int reference, const models::ModelOptions& model,
+                          const data::Splits& splits, uint64_t seed) {
+  NOSYNC_CHECK(!nets.empty() && reference >= 0 && reference < static_cast<int>(nets.size()),
+               "average of {} nets, reference {}", nets.size(), reference);
+  std::vector<torch::Tensor> flats;
+  for (const auto& net : nets) flats.push_back(train::flat_parameters(*net));
+  models::Net average = models::build_model_for(model, splits.train);
+  average->set_compute(nets[0]->compute());
+  {
+    torch::NoGradGuard no_grad;
+    train::load_flat_parameters(*average, torch::stack(flats).mean(0));
+    auto src = nets[reference]->named_buffers();
+    for (auto& b : average->named_buffers()) b.value().copy_(src[b.key()]);
+  }
+  train::reestimate_batchnorm(*average, splits, seed ^ 0xB17E57ULL, 50);
+  return average;
+}
+
 FinalResults evaluate_final(const std::vector<models::Net>& nets, const models::ModelOptions& model,
                             const data::Splits& splits, uint64_t seed) {
   NOSYNC_CHECK(!nets.empty(), "no particles");
@@ -21,16 +39,7 @@ FinalResults evaluate_final(const std::vector<models::Net>& nets, const models::
   for (const auto& net : nets) flats.push_back(train::flat_parameters(*net));
   out.diversity = diversity(flats);
 
-  // Average: mean of the weights, then batch-norm statistics re-estimated on training batches.
-  out.average_net = models::build_model_for(model, splits.train);
-  out.average_net->set_compute(nets[0]->compute());
-  {
-    torch::NoGradGuard no_grad;
-    train::load_flat_parameters(*out.average_net, torch::stack(flats).mean(0));
-    auto src = nets[out.best_particle]->named_buffers();
-    for (auto& b : out.average_net->named_buffers()) b.value().copy_(src[b.key()]);
-  }
-  train::reestimate_batchnorm(*out.average_net, splits, seed ^ 0xB17E57ULL, 50);
+  out.average_net = average_model(nets, out.best_particle, model, splits, seed);
   out.average = test.run(*out.average_net);
 
   torch::Tensor probs;

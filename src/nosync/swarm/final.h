@@ -21,6 +21,13 @@ struct FinalResults {
   double diversity = 0;
 };
 
+// The swarm-average model of `nets` (not modified): the mean of their parameters, buffers from
+// nets[reference], then batch-norm statistics re-estimated on training batches drawn with `seed`
+// (train::reestimate_batchnorm). `model` builds its network. The run's final average and
+// `nosync eval --model average` both come from here.
+models::Net average_model(const std::vector<models::Net>& nets, int reference, const models::ModelOptions& model,
+                          const data::Splits& splits, uint64_t seed);
+
 // `nets` are the particles' final models (not modified). `model` builds the average's network.
 FinalResults evaluate_final(const std::vector<models::Net>& nets, const models::ModelOptions& model,
                             const data::Splits& splits, uint64_t seed);

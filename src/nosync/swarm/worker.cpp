@@ -14,6 +14,7 @@
 #include "nosync/swarm/fault.h"
 #include "nosync/swarm/group.h"
 #include "nosync/train/loop.h"
+#include "nosync/train/model_card.h"
 #include "nosync/train/step_loop.h"
 #include "nosync/util/clock.h"
 #include "nosync/util/error.h"
@@ -166,7 +167,10 @@ WorkerResult run_worker(const WorkerSetup& setup, models::Net net, const data::S
   loop.checkpoint = setup.run.checkpoint;
   loop.checkpoints_dir = fmt::format("{}/checkpoints/particle-{}", setup.run.run_dir, setup.particle);
   loop.config_toml = setup.run.config_toml;
-  loop.state = {{"particle", setup.particle}, {"algo", sw.algo}, {"model", setup.run.model.name}};
+  loop.state = {{"particle", setup.particle},
+                {"algo", sw.algo},
+                {"model", setup.run.model.name},
+                {train::kModelCardKey, train::model_card(setup.run.model, setup.run.data, splits, trainer.net()->compute())}};
   loop.resume = setup.resume;
   loop.resume_dir = setup.resume_dir;
   loop.leader = leader;

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <unordered_set>
 
 #include "nosync/util/error.h"
@@ -31,18 +32,7 @@ constexpr const char* kCorruptHint = "the checkpoint is corrupt; use an older st
 constexpr const char* kPathHint =
     "pass a run directory, its checkpoints/ directory or one checkpoints/step-<N> directory";
 
-// "step-<digits>" -> N; anything else -> nullopt.
-std::optional<int64_t> parse_step_name(const std::string& name) {
-  constexpr size_t kPrefix = 5;  // "step-"
-  if (name.size() <= kPrefix || name.compare(0, kPrefix, "step-") != 0) return std::nullopt;
-  if (name.size() - kPrefix > 18) return std::nullopt;
-  int64_t n = 0;
-  for (size_t i = kPrefix; i < name.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return std::nullopt;
-    n = n * 10 + (name[i] - '0');
-  }
-  return n;
-}
+std::optional<int64_t> parse_step_name(const std::string& name) { return parse_numbered_name(name, "step-"); }
 
 // Last path component, ignoring trailing slashes.
 std::string base_name(const std::string& path) {
@@ -119,24 +109,41 @@ void remove_stale_temps(const std::string& dir) {
   }
 }
 
-// Keeps the `keep` highest step-<N> directories plus `protect`. Best effort.
-void prune(const std::string& dir, int keep, const std::string& protect) {
-  if (keep <= 0) return;
-  std::vector<std::pair<int64_t, fs::path>> steps;
+// The "val_loss" of a step directory's state.json; nullopt without one (or when unreadable).
+std::optional<double> saved_val_loss(const fs::path& step_dir) {
+  const std::string path = (step_dir / "state.json").string();
   std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code type_ec;
-    if (!it->is_directory(type_ec)) continue;
-    if (auto n = parse_step_name(it->path().filename().string())) {
-      steps.emplace_back(*n, it->path());
-    }
+  if (!fs::exists(path, ec)) return std::nullopt;
+  try {
+    const json state = json::parse(util::read_text(path), nullptr, /*allow_exceptions=*/false);
+    const json loss = state.is_object() ? state.value("val_loss", json()) : json();
+    if (loss.is_number() && std::isfinite(loss.get<double>())) return loss.get<double>();
+  } catch (const std::exception&) {  // unreadable: not a candidate
   }
-  std::sort(steps.begin(), steps.end(),
-            [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (size_t i = static_cast<size_t>(keep); i < steps.size(); ++i) {
-    if (steps[i].second.filename().string() == protect) continue;
+  return std::nullopt;
+}
+
+// Keeps the `keep` highest step-<N> directories, the `keep_best` ones of lowest saved
+// validation loss, and `protect`. Best effort.
+void prune(const std::string& dir, int keep, int keep_best, const std::string& protect) {
+  if (keep <= 0) return;
+  std::vector<std::pair<int64_t, fs::path>> steps;  // newest first
+  for (int64_t n : numbered_dirs(dir, "step-")) steps.emplace_back(n, fs::path(dir) / fmt::format("step-{}", n));
+  std::reverse(steps.begin(), steps.end());
+  std::unordered_set<std::string> kept = {protect};
+  for (size_t i = 0; i < steps.size() && i < static_cast<size_t>(keep); ++i)
+    kept.insert(steps[i].second.filename().string());
+  if (keep_best > 0) {
+    std::vector<std::tuple<double, int64_t, std::string>> scored;  // (loss, -step: newer first on ties, name)
+    for (const auto& [n, path] : steps)
+      if (auto loss = saved_val_loss(path)) scored.emplace_back(*loss, -n, path.filename().string());
+    std::sort(scored.begin(), scored.end());
+    for (size_t i = 0; i < scored.size() && i < static_cast<size_t>(keep_best); ++i) kept.insert(std::get<2>(scored[i]));
+  }
+  for (const auto& [n, path] : steps) {
+    if (kept.count(path.filename().string())) continue;
     std::error_code rm_ec;
-    fs::remove_all(steps[i].second, rm_ec);
+    fs::remove_all(path, rm_ec);
   }
 }
 
@@ -178,7 +185,7 @@ void move_into_place(const std::string& tmp, const std::string& final_dir,
 }  // namespace
 
 std::string write_checkpoint(const std::string& checkpoints_dir, int64_t step,
-                             const CheckpointContent& content, int keep) {
+                             const CheckpointContent& content, int keep, int keep_best) {
   NOSYNC_CHECK(step >= 0, "checkpoint step {} is negative", step);
   std::error_code ec;
   fs::create_directories(checkpoints_dir, ec);
@@ -230,7 +237,7 @@ std::string write_checkpoint(const std::string& checkpoints_dir, int64_t step,
   util::write_file_atomic(join(checkpoints_dir, "latest"), name + "\n");
 
   remove_stale_temps(checkpoints_dir);
-  prune(checkpoints_dir, keep, name);
+  prune(checkpoints_dir, keep, keep_best, name);
   return final_dir;
 }
 
@@ -250,17 +257,30 @@ std::string resolve_checkpoint_dir(const std::string& given) {
   return follow_latest(path);
 }
 
-std::vector<int64_t> checkpoint_steps(const std::string& checkpoints_dir) {
-  std::vector<int64_t> steps;
+std::optional<int64_t> parse_numbered_name(const std::string& name, const std::string& prefix) {
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  if (name.size() - prefix.size() > 18) return std::nullopt;
+  int64_t n = 0;
+  for (size_t i = prefix.size(); i < name.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return std::nullopt;
+    n = n * 10 + (name[i] - '0');
+  }
+  return n;
+}
+
+std::vector<int64_t> numbered_dirs(const std::string& dir, const std::string& prefix) {
+  std::vector<int64_t> out;
   std::error_code ec;
-  for (fs::directory_iterator it(checkpoints_dir, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code type_ec;
     if (!it->is_directory(type_ec)) continue;
-    if (auto n = parse_step_name(it->path().filename().string())) steps.push_back(*n);
+    if (auto n = parse_numbered_name(it->path().filename().string(), prefix)) out.push_back(*n);
   }
-  std::sort(steps.begin(), steps.end());
-  return steps;
+  std::sort(out.begin(), out.end());
+  return out;
 }
+
+std::vector<int64_t> checkpoint_steps(const std::string& checkpoints_dir) { return numbered_dirs(checkpoints_dir, "step-"); }
 
 std::map<std::string, ManifestEntry> parse_manifest(const std::string& text, const std::string& manifest_path) {
   const json manifest = parse_json(text, manifest_path);

@@ -3,7 +3,7 @@
 // Layout under a run's checkpoints/ directory:
 //   step-<N>/model.pt        state_dict tensors (PyTorch key names), torch.load(weights_only=True)
 //   step-<N>/optimizer.pt    optimizer state tensors, same format
-//   step-<N>/state.json      step, epoch, loader position, RNG state, anything else
+//   step-<N>/state.json      step, epoch, loader position, RNG state, "val_loss" when evaluated, ...
 //   step-<N>/config.toml     the effective config of the run
 //   step-<N>/manifest.json   sha256 and size of each file above
 //   latest                   one line "step-<N>", written last
@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,9 +42,10 @@ struct CheckpointContent {
 };
 
 // Writes checkpoints_dir/step-<step>/ as described above and keeps the newest `keep` checkpoints
-// (0 = keep all). Returns the checkpoint directory.
+// (0 = keep all) and, besides them, the `keep_best` ones whose state.json has the lowest
+// "val_loss" (a checkpoint without one is never among them). Returns the checkpoint directory.
 std::string write_checkpoint(const std::string& checkpoints_dir, int64_t step,
-                             const CheckpointContent& content, int keep);
+                             const CheckpointContent& content, int keep, int keep_best = 0);
 
 // `path` may be a run directory, its checkpoints/ directory (both follow `latest`), or one
 // step-<N> directory. Verifies every checksum; a missing, truncated or altered file is a
@@ -62,6 +64,11 @@ std::map<std::string, ManifestEntry> parse_manifest(const std::string& text, con
 // The N of every step-<N> directory in `checkpoints_dir`, ascending (none: empty). Completeness
 // is not checked here: read_checkpoint verifies the one chosen.
 std::vector<int64_t> checkpoint_steps(const std::string& checkpoints_dir);
+
+// "<prefix><digits>" -> N (at most 18 digits); anything else -> nullopt. numbered_dirs: the N of
+// every such subdirectory of `dir`, ascending (step-<N>, particle-<i>).
+std::optional<int64_t> parse_numbered_name(const std::string& name, const std::string& prefix);
+std::vector<int64_t> numbered_dirs(const std::string& dir, const std::string& prefix);
 
 // Resolves `path` as read_checkpoint does, without reading the files.
 std::string resolve_checkpoint_dir(const std::string& path);

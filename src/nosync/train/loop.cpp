@@ -5,6 +5,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "nosync/train/model_card.h"
 #include "nosync/train/speed.h"
 #include "nosync/train/step_loop.h"
 #include "nosync/util/error.h"
@@ -44,7 +45,8 @@ RunResult run_single(const RunSetup& setup, const data::Splits& splits, EventSin
   loop.checkpoint = setup.checkpoint;
   loop.checkpoints_dir = setup.run_dir + "/checkpoints";
   loop.config_toml = setup.config_toml;
-  loop.state = {{"model", setup.model.name}, {"algo", "single"}};
+  loop.state = {{"model", setup.model.name}, {"algo", "single"},
+                {kModelCardKey, model_card(setup.model, setup.data, splits, trainer.net()->compute())}};
   loop.owns_global_rng = true;
   loop.control = setup.control;
   if (setup.resume) {

@@ -36,6 +36,7 @@ struct TrainOptions {
 struct CheckpointOptions {
   int64_t every = 0;  // steps between checkpoints; 0 = at the end of every epoch
   int64_t keep = 2;   // newest checkpoints kept; 0 = all
+  int64_t keep_best = 0;  // ... and besides them the K with the lowest validation loss (state.json "val_loss")
 };
 
 }  // namespace nosync::train

@@ -53,6 +53,7 @@ LoopResult run_loop(const LoopSetup& setup, Trainer& trainer, const Evaluator& v
   const auto start = Clock::now();
   double wall_offset = 0, train_s_offset = 0, train_s = 0;
   LoopResult result;
+  int64_t evaluated_step = -1;  // the step result.val belongs to
 
   auto save_checkpoint = [&](int64_t step, const char* reason) {
     CheckpointContent ck;
@@ -63,10 +64,16 @@ LoopResult run_loop(const LoopSetup& setup, Trainer& trainer, const Evaluator& v
     ck.state["trainer"] = trainer.progress_state();
     ck.state["wall_s"] = wall_offset + seconds_since(start);
     ck.state["train_s"] = train_s_offset + train_s;
+    // The fitness of these weights: `nosync eval` picks a swarm's best particle by it
+    // (app/eval_target.h) and checkpoint.keep_best the checkpoints to keep. Evaluated here only
+    // when keep_best needs it and this step had no evaluation.
+    if (evaluated_step == step) ck.state["val_loss"] = result.val.loss;
+    else if (setup.checkpoint.keep_best > 0) ck.state["val_loss"] = val.run(*trainer.net()).loss;
     h.save(ck);
     ck.config_toml = setup.config_toml;
     const std::string dir =
-        write_checkpoint(setup.checkpoints_dir, step, ck, static_cast<int>(setup.checkpoint.keep));
+        write_checkpoint(setup.checkpoints_dir, step, ck, static_cast<int>(setup.checkpoint.keep),
+                         static_cast<int>(setup.checkpoint.keep_best));
     result.last_checkpoint = dir;
     sink.checkpointed({setup.particle, step, dir, reason});
   };
@@ -136,6 +143,7 @@ LoopResult run_loop(const LoopSetup& setup, Trainer& trainer, const Evaluator& v
       result.val = val.run(*trainer.net());
       result.test = test.run(*trainer.net());
       evaluated = true;
+      evaluated_step = step;
       sink.evaluated({setup.particle, step, p.epoch, p.lr, wall_offset + seconds_since(start), result.val, result.test});
     }
     bool requested = false;
